@@ -1,0 +1,198 @@
+"""Deployment configuration: validated once from `cdk.json` context at synth, and again at cold start.
+
+The CDK app reads the `warden` context key into `WardenConfig` (invalid configuration fails `cdk synth`
+with the pydantic message) and hands the functions the same JSON in `WARDEN_CONFIG`, which their
+settings parse with the same model (invalid configuration fails cold start, never a request).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from warden.taxonomy import CATEGORY_IDS, Category
+
+
+class Provider(StrEnum):
+    """Where Claude is called."""
+
+    ANTHROPIC = "anthropic"
+    BEDROCK = "bedrock"
+    # The offline stand-in model of the local stack; never valid for a deployed stack.
+    STANDIN = "standin"
+
+
+class Action(StrEnum):
+    """What a screening verdict in a category does to the request."""
+
+    BLOCK = "block"
+    FLAG = "flag"
+    ALLOW = "allow"
+
+
+class FailMode(StrEnum):
+    """What happens when a required screener fails."""
+
+    CLOSED = "closed"  # refuse the request with 503
+    ALLOW_AND_FLAG = "allow_and_flag"  # serve it, record what was not checked, send it to review
+
+
+class ScreenerName(StrEnum):
+    FAST = "fast"
+    MODERATOR = "moderator"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategoryPolicy(_Strict):
+    action: Action
+    threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+
+
+def _default_category_policies() -> dict[Category, CategoryPolicy]:
+    return {category: CategoryPolicy(action=Action.BLOCK, threshold=0.5) for category in Category}
+
+
+class ScreeningConfig(_Strict):
+    screeners: tuple[ScreenerName, ...] = (ScreenerName.FAST, ScreenerName.MODERATOR)
+    categories: dict[Category, CategoryPolicy] = Field(default_factory=_default_category_policies)
+    # A block from the fast tier is confident enough to skip the (paid) moderator call.
+    skip_moderator_on_fast_block: bool = True
+    moderator_timeout_seconds: Annotated[float, Field(gt=0, le=20)] = 8.0
+
+    @model_validator(mode="after")
+    def _every_category_has_a_policy(self) -> Self:
+        missing = [c.value for c in Category if c not in self.categories]
+        if missing:
+            raise ValueError(f"screening.categories is missing a policy for: {', '.join(missing)}")
+        if not self.screeners:
+            raise ValueError("screening.screeners must name at least one screener")
+        return self
+
+
+class StrikeLadderConfig(_Strict):
+    warn_at: Annotated[int, Field(ge=1)] = 1
+    suspend_at: Annotated[int, Field(ge=1)] = 5
+    window_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.suspend_at < self.warn_at:
+            raise ValueError("strike_ladder.suspend_at must be >= strike_ladder.warn_at")
+        return self
+
+
+class LimitsConfig(_Strict):
+    max_body_bytes: Annotated[int, Field(ge=1024, le=6_000_000)] = 1_048_576
+    max_messages: Annotated[int, Field(ge=1, le=10_000)] = 200
+    max_tokens: Annotated[int, Field(ge=1, le=128_000)] = 8192
+
+
+class ModelsConfig(_Strict):
+    allowed: tuple[str, ...]
+    # Anthropic model id -> Bedrock model id or inference profile id (provider: bedrock).
+    bedrock_model_map: dict[str, str] = Field(default_factory=dict)
+    moderator: str = "claude-haiku-4-5"
+
+
+class RetentionConfig(_Strict):
+    audit_days: Annotated[int, Field(ge=1)] = 400
+    infrequent_access_after_days: Annotated[int, Field(ge=30)] = 30
+    access_log_days: Annotated[int, Field(ge=1)] = 90
+
+    @model_validator(mode="after")
+    def _transition_before_expiry(self) -> Self:
+        if self.infrequent_access_after_days >= self.audit_days:
+            raise ValueError("retention.infrequent_access_after_days must be < retention.audit_days")
+        return self
+
+
+class UsagePlanConfig(_Strict):
+    rate_limit: Annotated[float, Field(gt=0)] = 50
+    burst_limit: Annotated[int, Field(gt=0)] = 100
+    quota_per_month: Annotated[int, Field(gt=0)] | None = None
+
+
+class WardenConfig(_Strict):
+    """The whole `warden` context object of `cdk.json`."""
+
+    provider: Provider = Provider.ANTHROPIC
+    models: ModelsConfig
+    screening: ScreeningConfig = Field(default_factory=ScreeningConfig)
+    strike_ladder: StrikeLadderConfig = Field(default_factory=StrikeLadderConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    fail_mode: FailMode = FailMode.CLOSED
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    usage_plan: UsagePlanConfig = Field(default_factory=UsagePlanConfig)
+    authorizer_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.provider is Provider.BEDROCK:
+            unmapped = [
+                m for m in (*self.models.allowed, self.models.moderator) if m not in self.models.bedrock_model_map
+            ]
+            if unmapped:
+                raise ValueError(
+                    "provider is bedrock but models.bedrock_model_map has no Bedrock id for: " + ", ".join(unmapped)
+                )
+        if not self.models.allowed:
+            raise ValueError("models.allowed must list at least one model id")
+        return self
+
+    def runtime(self) -> RuntimeConfig:
+        """The part the functions need at run time (kept small: Lambda environments are capped at 4 KB)."""
+        return RuntimeConfig(
+            provider=self.provider,
+            models=self.models,
+            screening=self.screening,
+            strike_ladder=self.strike_ladder,
+            limits=self.limits,
+            fail_mode=self.fail_mode,
+        )
+
+
+class RuntimeConfig(_Strict):
+    """What reaches the functions as `WARDEN_CONFIG`."""
+
+    provider: Provider
+    models: ModelsConfig
+    screening: ScreeningConfig
+    strike_ladder: StrikeLadderConfig
+    limits: LimitsConfig
+    fail_mode: FailMode
+
+
+def parse_config(context_value: object) -> WardenConfig:
+    """Validate the `warden` context object; raise `InvalidConfiguration` with a readable message."""
+    from pydantic import ValidationError
+
+    try:
+        return WardenConfig.model_validate(context_value)
+    except ValidationError as error:
+        raise InvalidConfigurationError(
+            f"invalid Warden configuration (cdk.json context 'warden'):\n{error}"
+        ) from error
+
+
+class InvalidConfigurationError(ValueError):
+    """The deployment configuration is invalid."""
+
+
+__all__ = [
+    "CATEGORY_IDS",
+    "Action",
+    "CategoryPolicy",
+    "FailMode",
+    "InvalidConfigurationError",
+    "Provider",
+    "RuntimeConfig",
+    "ScreenerName",
+    "WardenConfig",
+    "parse_config",
+]

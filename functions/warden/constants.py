@@ -1,0 +1,106 @@
+"""One place for every name shared by the functions, the CDK stack, the local stack and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SERVICE_NAME = "warden"
+METRICS_NAMESPACE = "Warden"
+
+# --- Environment variables read by the functions' settings -------------------------------------
+ENV_CONFIG = "WARDEN_CONFIG"  # JSON of warden.config.RuntimeConfig
+ENV_AUDIT_BUCKET = "WARDEN_AUDIT_BUCKET"
+ENV_AUDIT_FALLBACK_QUEUE_URL = "WARDEN_AUDIT_FALLBACK_QUEUE_URL"
+ENV_TENANTS_TABLE = "WARDEN_TENANTS_TABLE"
+ENV_USERS_TABLE = "WARDEN_USERS_TABLE"
+ENV_CASES_TABLE = "WARDEN_CASES_TABLE"
+ENV_IDEMPOTENCY_TABLE = "WARDEN_IDEMPOTENCY_TABLE"
+ENV_REVIEW_QUEUE_URL = "WARDEN_REVIEW_QUEUE_URL"
+ENV_USER_HASH_SECRET_ARN = "WARDEN_USER_HASH_SECRET_ARN"
+ENV_ANTHROPIC_SECRET_ARN = "WARDEN_ANTHROPIC_SECRET_ARN"
+ENV_ANTHROPIC_BASE_URL = "WARDEN_ANTHROPIC_BASE_URL"
+ENV_BEDROCK_BASE_URL = "WARDEN_BEDROCK_BASE_URL"
+ENV_AUTHORIZER_CACHE_SECONDS = "WARDEN_AUTHORIZER_CACHE_SECONDS"
+ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; the local stack points it at moto
+
+# Local stack
+ENV_LOCAL_PORT = "WARDEN_PORT"
+ENV_LOCAL_AWS_PORT = "WARDEN_AWS_PORT"
+ENV_LOCAL_API_KEY = "WARDEN_LOCAL_API_KEY"
+ENV_LOCAL_REVIEWER_KEY = "WARDEN_LOCAL_REVIEWER_KEY"
+DEFAULT_LOCAL_PORT = 8787
+DEFAULT_LOCAL_AWS_PORT = 5055
+DEFAULT_LOCAL_API_KEY = "warden-local-key"
+DEFAULT_LOCAL_REVIEWER_KEY = "warden-local-reviewer"
+LOCAL_REGION = "us-east-1"
+LOCAL_STACK_NAME = "Warden-local"
+LOCAL_DEMO_TENANT_ID = "demo"
+
+# --- HTTP ---------------------------------------------------------------------------------------
+HEADER_REQUEST_ID = "warden-request-id"
+HEADER_WARNING = "warden-warning"
+HEADER_API_KEY = "x-api-key"
+HEADER_AUTHORIZATION = "authorization"
+
+# Keys the authorizer puts in the API Gateway authorizer context.
+AUTH_CONTEXT_TENANT_ID = "tenant_id"
+
+# --- Audit bucket layout ------------------------------------------------------------------------
+AUDIT_RECORDS_PREFIX = "records/"
+
+
+def audit_record_key(request_id: str, dt: str, hour: str) -> str:
+    """Hive-style partitioned key so Athena can project partitions."""
+    return f"{AUDIT_RECORDS_PREFIX}dt={dt}/hour={hour}/{request_id}.json"
+
+
+# --- DynamoDB key shapes --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TableShape:
+    """Partition/sort key names and the TTL attribute of one table."""
+
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+
+
+# Tenants: one item per tenant API key, keyed by the SHA-256 hex of the key.
+TENANTS_TABLE = TableShape(partition_key="key_hash")
+# Users: the standing item (sk = USER_STATE_SK) and one item per strike (sk = STRIKE#...).
+USERS_TABLE = TableShape(partition_key="user_hash", sort_key="sk", ttl_attribute="expires_at")
+USER_STATE_SK = "STATE"
+STRIKE_SK_PREFIX = "STRIKE#"
+# Review cases: one item per (request id, source).
+CASES_TABLE = TableShape(partition_key="case_id")
+CASES_STATUS_INDEX = "by-status"
+CASES_STATUS_INDEX_PK = "status"
+CASES_STATUS_INDEX_SK = "priority_created"
+# Powertools idempotency persistence layer (its own fixed key name).
+IDEMPOTENCY_TABLE = TableShape(partition_key="id", ttl_attribute="expiration")
+
+# --- Local resource names (the CDK stack lets CloudFormation name its resources) ---------------
+LOCAL_AUDIT_BUCKET = "warden-local-audit"
+LOCAL_TENANTS_TABLE = "warden-local-tenants"
+LOCAL_USERS_TABLE = "warden-local-users"
+LOCAL_CASES_TABLE = "warden-local-review-cases"
+LOCAL_IDEMPOTENCY_TABLE = "warden-local-idempotency"
+LOCAL_REVIEW_QUEUE = "warden-local-review"
+LOCAL_REVIEW_DLQ = "warden-local-review-dlq"
+LOCAL_AUDIT_FALLBACK_QUEUE = "warden-local-audit-fallback"
+LOCAL_AUDIT_FALLBACK_DLQ = "warden-local-audit-fallback-dlq"
+LOCAL_USER_HASH_SECRET = "warden-local/user-hash-key"
+LOCAL_ANTHROPIC_SECRET = "warden-local/anthropic-api-key"
+
+# Review queue redrive: messages that fail this many times land in the DLQ.
+REVIEW_MAX_RECEIVE_COUNT = 5
+
+# --- CloudFormation stack outputs (read by the CLI to find a deployed stack) -------------------
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_AUDIT_BUCKET = "AuditBucketName"
+OUTPUT_TENANTS_TABLE = "TenantsTableName"
+OUTPUT_USERS_TABLE = "UsersTableName"
+OUTPUT_CASES_TABLE = "ReviewCasesTableName"
+OUTPUT_REVIEW_QUEUE_URL = "ReviewQueueUrl"
+OUTPUT_AUDIT_FALLBACK_QUEUE_URL = "AuditFallbackQueueUrl"
+OUTPUT_USAGE_PLAN_ID = "DefaultUsagePlanId"
+OUTPUT_ANTHROPIC_SECRET_ARN = "AnthropicApiKeySecretArn"

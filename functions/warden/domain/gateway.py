@@ -1,0 +1,306 @@
+"""`POST /v1/messages`: validate → identity → user state → screen → Claude → audit → review.
+
+Plain Python: every outside system arrives as a collaborator (see `warden.domain.ports`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from warden import __version__
+from warden.config import RuntimeConfig
+from warden.constants import HEADER_REQUEST_ID, HEADER_WARNING
+from warden.domain.identity import hash_user_id
+from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
+from warden.domain.review import review_priority
+from warden.domain.screening import screen_prompt
+from warden.errors import (
+    DependencyUnavailableError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    RequestTooLargeError,
+    StorageError,
+    WardenError,
+    error_type_of,
+    http_status_of,
+)
+from warden.models import (
+    AuditRecord,
+    ClaudeReply,
+    Decision,
+    MessagesRequest,
+    RecordedError,
+    ReviewItem,
+    ReviewSource,
+    ScreeningOutcome,
+    UserStanding,
+    UserStatus,
+    end_user_text,
+)
+
+
+@dataclass
+class GatewayDeps:
+    config: RuntimeConfig
+    user_hash_key: bytes
+    users: UserStore
+    screeners: Sequence[Screener]
+    claude: ClaudeClient
+    audit: AuditStore
+    review: ReviewQueue
+    provider_label: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class MessagesResult:
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def _format_validation_error(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors()[:5]:
+        location = ".".join(str(part) for part in item["loc"]) or "body"
+        problems.append(f"{location}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def parse_messages_request(raw_body: bytes, config: RuntimeConfig) -> tuple[MessagesRequest, dict[str, Any]]:
+    """Validate the body against the Messages shape and the deployment's limits."""
+    limits = config.limits
+    if len(raw_body) > limits.max_body_bytes:
+        raise RequestTooLargeError(
+            f"request body is {len(raw_body)} bytes; this gateway accepts at most {limits.max_body_bytes}"
+        )
+    if not raw_body.strip():
+        raise InvalidRequestError("request body is empty; send a JSON Messages request")
+    try:
+        payload = json.loads(raw_body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidRequestError(f"request body is not valid JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise InvalidRequestError("request body must be a JSON object")
+    try:
+        request = MessagesRequest.model_validate(payload)
+    except ValidationError as error:
+        raise InvalidRequestError(_format_validation_error(error)) from error
+    if request.stream:
+        raise InvalidRequestError("streaming is not yet supported by this gateway; send the request without stream")
+    if request.model not in config.models.allowed:
+        allowed = ", ".join(config.models.allowed)
+        raise InvalidRequestError(f"model: '{request.model}' is not enabled on this gateway; use one of: {allowed}")
+    if request.max_tokens > limits.max_tokens:
+        raise InvalidRequestError(
+            f"max_tokens: {request.max_tokens} exceeds this gateway's limit of {limits.max_tokens}"
+        )
+    if len(request.messages) > limits.max_messages:
+        raise InvalidRequestError(
+            f"messages: {len(request.messages)} messages exceed this gateway's limit of {limits.max_messages}"
+        )
+    if request.messages[0].role != "user":
+        raise InvalidRequestError("messages: the first message must use the 'user' role")
+    if request.metadata is None or not request.metadata.user_id:
+        raise InvalidRequestError(
+            "metadata.user_id is required: name the end user with your own stable id for them "
+            "(Warden stores and forwards only a keyed hash of it)"
+        )
+    return request, payload
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _warden_info(request_id: str, decision: Decision, categories: Sequence[str], status: UserStatus) -> dict[str, Any]:
+    return {"request_id": request_id, "decision": decision.value, "categories": list(categories), "user_status": status}
+
+
+class _Request:
+    """What one request accumulates on its way through the pipeline."""
+
+    def __init__(self, request_id: str, tenant_id: str, deps: GatewayDeps):
+        self.request_id = request_id
+        self.tenant_id = tenant_id
+        self.deps = deps
+        self.received = deps.clock()
+        self.started = time.perf_counter()
+        self.notes: list[str] = []
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 3)
+
+    def record(
+        self,
+        request: MessagesRequest,
+        payload: dict[str, Any],
+        user_hash: str,
+        outcome: ScreeningOutcome,
+        decision: Decision,
+        standing: UserStanding,
+        reply: ClaudeReply | None = None,
+        error: WardenError | None = None,
+        provider_model_id: str | None = None,
+    ) -> AuditRecord:
+        passthrough = {k: v for k, v in payload.items() if k not in ("messages", "system", "metadata", "model")}
+        latency = {"total": self.elapsed_ms(), "screening": outcome.latency_ms}
+        if reply is not None:
+            latency["claude"] = reply.latency_ms
+        return AuditRecord(
+            request_id=self.request_id,
+            received_at=_iso(self.received),
+            completed_at=_iso(self.deps.clock()),
+            tenant_id=self.tenant_id,
+            user_hash=user_hash,
+            provider=self.deps.provider_label,
+            model=request.model,
+            provider_model_id=reply.provider_model_id if reply else provider_model_id,
+            system=request.system,
+            messages=payload["messages"],
+            request_params=passthrough,
+            screening=outcome,
+            decision=decision,
+            user_status=standing.status,
+            completion=reply.completion() if reply else None,
+            claude_message_id=reply.body.get("id") if reply else None,
+            error=RecordedError(status=http_status_of(error), type=error_type_of(error), message=error.message)
+            if error
+            else None,
+            latency_ms=latency,
+            notes=list(self.notes),
+            warden_version=__version__,
+        )
+
+    def write_audit(self, record: AuditRecord) -> str:
+        try:
+            return self.deps.audit.write(record)
+        except StorageError as error:
+            raise DependencyUnavailableError(
+                "the audit store is unavailable, so the request cannot be recorded; retry later",
+                headers={HEADER_REQUEST_ID: self.request_id},
+            ) from error
+
+    def send_to_review(self, record: AuditRecord, s3_key: str, source: ReviewSource) -> None:
+        categories = record.screening.categories
+        item = ReviewItem(
+            request_id=self.request_id,
+            tenant_id=self.tenant_id,
+            user_hash=record.user_hash,
+            categories=categories,
+            decision=record.decision,
+            source=source,
+            s3_key=s3_key,
+            priority=review_priority(categories, record.decision),
+            created_at=record.completed_at,
+        )
+        try:
+            self.deps.review.enqueue(item)
+        except StorageError as error:
+            # The audit record (decision flagged/blocked) is already stored, so the item can be rebuilt from it.
+            self.notes.append(f"review item not queued: {error}")
+
+
+def serve_messages(raw_body: bytes, tenant_id: str, request_id: str, deps: GatewayDeps) -> MessagesResult:
+    """Handle one Messages request for a tenant; raise `WardenError` for every refusal."""
+    flow = _Request(request_id, tenant_id, deps)
+    base_headers = {HEADER_REQUEST_ID: request_id}
+    try:
+        request, payload = parse_messages_request(raw_body, deps.config)
+    except WardenError as error:
+        error.headers.update(base_headers)
+        raise
+
+    assert request.metadata is not None and request.metadata.user_id  # guaranteed by parse_messages_request
+    user_hash = hash_user_id(deps.user_hash_key, tenant_id, request.metadata.user_id)
+
+    try:
+        standing = deps.users.get_standing(user_hash, flow.received)
+    except StorageError as error:
+        raise DependencyUnavailableError("user state is unavailable; retry later", headers=base_headers) from error
+
+    if standing.status is UserStatus.SUSPENDED:
+        outcome = ScreeningOutcome(decision=Decision.SUSPENDED)
+        refusal = PermissionDeniedError(
+            "this end user is suspended for repeated usage-policy violations",
+            headers=base_headers,
+            warden=_warden_info(request_id, Decision.SUSPENDED, [], standing.status),
+        )
+        flow.write_audit(flow.record(request, payload, user_hash, outcome, Decision.SUSPENDED, standing, error=refusal))
+        raise refusal
+
+    screening = deps.config.screening
+    outcome = screen_prompt(
+        end_user_text(request),
+        deps.screeners,
+        screening.categories,
+        deps.config.fail_mode,
+        skip_rest_on_block=screening.skip_moderator_on_fast_block,
+    )
+
+    if outcome.decision is Decision.BLOCKED:
+        return _refuse_blocked(flow, request, payload, user_hash, outcome, standing)
+    if outcome.decision is Decision.UNAVAILABLE:
+        unavailable = DependencyUnavailableError(
+            f"screening is unavailable ({', '.join(outcome.unchecked)} failed) and this gateway fails closed; "
+            "retry later",
+            headers=base_headers,
+            warden=_warden_info(request_id, Decision.UNAVAILABLE, [], standing.status),
+        )
+        flow.write_audit(
+            flow.record(request, payload, user_hash, outcome, Decision.UNAVAILABLE, standing, error=unavailable)
+        )
+        raise unavailable
+
+    body = dict(payload)
+    body["metadata"] = {"user_id": user_hash}
+    try:
+        reply = deps.claude.create_message(body)
+    except WardenError as error:
+        error.headers.update(base_headers)
+        flow.write_audit(flow.record(request, payload, user_hash, outcome, outcome.decision, standing, error=error))
+        raise
+
+    record = flow.record(request, payload, user_hash, outcome, outcome.decision, standing, reply=reply)
+    s3_key = flow.write_audit(record)
+    if outcome.decision is Decision.FLAGGED:
+        flow.send_to_review(record, s3_key, ReviewSource.INPUT)
+
+    headers = dict(base_headers)
+    if standing.warning:
+        headers[HEADER_WARNING] = standing.warning
+    return MessagesResult(body=reply.body, headers=headers)
+
+
+def _refuse_blocked(
+    flow: _Request,
+    request: MessagesRequest,
+    payload: dict[str, Any],
+    user_hash: str,
+    outcome: ScreeningOutcome,
+    standing: UserStanding,
+) -> MessagesResult:
+    try:
+        standing = flow.deps.users.add_strike(
+            user_hash, flow.tenant_id, flow.request_id, outcome.blocked_categories, flow.received
+        )
+    except StorageError as error:
+        flow.notes.append(f"strike not recorded: {error}")
+    categories = [category.value for category in outcome.categories]
+    refusal = PermissionDeniedError(
+        "this request was blocked by the usage-policy screen (" + ", ".join(categories) + ")",
+        headers={HEADER_REQUEST_ID: flow.request_id},
+        warden=_warden_info(flow.request_id, Decision.BLOCKED, categories, standing.status),
+    )
+    if standing.warning:
+        refusal.headers[HEADER_WARNING] = standing.warning
+    record = flow.record(request, payload, user_hash, outcome, Decision.BLOCKED, standing, error=refusal)
+    s3_key = flow.write_audit(record)
+    flow.send_to_review(record, s3_key, ReviewSource.INPUT)
+    raise refusal

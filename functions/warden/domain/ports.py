@@ -1,0 +1,44 @@
+"""The collaborators the domain needs, as Protocols; adapters implement them, tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from warden.models import AuditRecord, ClaudeReply, ReviewItem, ScreenerVerdict, UserStanding
+from warden.taxonomy import Category
+
+
+class Screener(Protocol):
+    name: str
+
+    def screen(self, text: str) -> ScreenerVerdict:
+        """Score `text` per category; raise ScreenerFailedError when no verdict can be given."""
+        ...
+
+
+class ClaudeClient(Protocol):
+    def create_message(self, body: dict[str, Any], *, timeout: float | None = None) -> ClaudeReply:
+        """Call Claude with an Anthropic Messages body; raise UpstreamError / DependencyUnavailableError."""
+        ...
+
+
+class UserStore(Protocol):
+    def get_standing(self, user_hash: str, now: datetime) -> UserStanding: ...
+
+    def add_strike(
+        self, user_hash: str, tenant_id: str, request_id: str, categories: Sequence[Category], now: datetime
+    ) -> UserStanding:
+        """Record one strike atomically and return the user's standing after the ladder has re-evaluated."""
+        ...
+
+
+class AuditStore(Protocol):
+    def write(self, record: AuditRecord) -> str:
+        """Store the record (retrying, then falling back); return its S3 key."""
+        ...
+
+
+class ReviewQueue(Protocol):
+    def enqueue(self, item: ReviewItem) -> None: ...

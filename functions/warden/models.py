@@ -1,0 +1,280 @@
+"""The models that cross layer boundaries: request, verdicts, standing, audit record, review item and case."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from warden.taxonomy import Category
+
+# ---------------------------------------------------------------- the Anthropic Messages request
+
+
+class RequestMetadata(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+
+
+class InputMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+    @field_validator("content")
+    @classmethod
+    def _blocks_have_types(cls, value: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("content must not be an empty list")
+            for index, block in enumerate(value):
+                if not isinstance(block.get("type"), str):
+                    raise ValueError(f"content block {index} needs a string 'type'")
+                if block["type"] == "text" and not isinstance(block.get("text"), str):
+                    raise ValueError(f"text content block {index} needs a string 'text'")
+        return value
+
+
+class MessagesRequest(BaseModel):
+    """The body of `POST /v1/messages`. Fields Warden does not inspect pass through to Claude unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: Annotated[str, Field(min_length=1, max_length=200)]
+    max_tokens: Annotated[int, Field(ge=1)]
+    messages: Annotated[list[InputMessage], Field(min_length=1)]
+    system: str | list[dict[str, Any]] | None = None
+    metadata: RequestMetadata | None = None
+    stream: bool | None = None
+
+
+def _text_of(content: str | list[dict[str, Any]]) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    return [block["text"] for block in content if block.get("type") == "text" and isinstance(block.get("text"), str)]
+
+
+def end_user_text(request: MessagesRequest) -> str:
+    """The end user's own words: the text of every user turn. The tenant's system prompt is not screened."""
+    parts: list[str] = []
+    for message in request.messages:
+        if message.role == "user":
+            parts.extend(_text_of(message.content))
+    return "\n\n".join(part for part in parts if part)
+
+
+# ---------------------------------------------------------------- screening
+
+
+class Decision(StrEnum):
+    """What Warden did with a request."""
+
+    ALLOWED = "allowed"
+    FLAGGED = "flagged"  # served, and sent to human review
+    BLOCKED = "blocked"  # refused by screening
+    SUSPENDED = "suspended"  # refused before screening: the user is suspended
+    UNAVAILABLE = "unavailable"  # refused: a required screener failed and the tenant fails closed
+
+
+class ScreenerVerdict(BaseModel):
+    """One screener's result. Scores are confidences in [0, 1] per category it found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    screener: str
+    scores: dict[Category, float] = Field(default_factory=dict)
+    latency_ms: float = 0.0
+    error: str | None = None
+    skipped_reason: str | None = None
+    usage: dict[str, int] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def ran(self) -> bool:
+        return self.error is None and self.skipped_reason is None
+
+
+class ScreeningOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    decision: Decision
+    blocked_categories: list[Category] = Field(default_factory=list)
+    flagged_categories: list[Category] = Field(default_factory=list)
+    verdicts: list[ScreenerVerdict] = Field(default_factory=list)
+    unchecked: list[str] = Field(default_factory=list)
+    latency_ms: float = 0.0
+
+    @property
+    def categories(self) -> list[Category]:
+        return [*self.blocked_categories, *(c for c in self.flagged_categories if c not in self.blocked_categories)]
+
+
+# ---------------------------------------------------------------- users
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    WARNED = "warned"
+    THROTTLED = "throttled"
+    SUSPENDED = "suspended"
+
+
+STATUS_RANK: dict[UserStatus, int] = {
+    UserStatus.ACTIVE: 0,
+    UserStatus.WARNED: 1,
+    UserStatus.THROTTLED: 2,
+    UserStatus.SUSPENDED: 3,
+}
+
+
+class Strike(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    categories: list[Category]
+    at: str
+    expires_at: int  # epoch seconds; DynamoDB TTL removes it after
+
+
+class UserStanding(BaseModel):
+    user_hash: str
+    status: UserStatus = UserStatus.ACTIVE
+    active_strikes: int = 0
+    strikes: list[Strike] = Field(default_factory=list)
+    policy_version_accepted: str | None = None
+    warning: str | None = None
+
+
+# ---------------------------------------------------------------- tenants
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Tenant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    name: str
+    status: TenantStatus = TenantStatus.ACTIVE
+    # The API Gateway API key value tying this tenant to a usage plan (throttling and metering).
+    usage_key: str | None = None
+
+
+# ---------------------------------------------------------------- Claude
+
+
+class Completion(BaseModel):
+    """What the audit record keeps of Claude's answer."""
+
+    message_id: str | None = None
+    model: str | None = None
+    content: list[dict[str, Any]] = Field(default_factory=list)
+    stop_reason: str | None = None
+    usage: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClaudeReply(BaseModel):
+    """Claude's Message object exactly as it arrived, plus where it came from."""
+
+    body: dict[str, Any]
+    provider: str
+    provider_model_id: str
+    latency_ms: float
+
+    def completion(self) -> Completion:
+        return Completion(
+            message_id=self.body.get("id"),
+            model=self.body.get("model"),
+            content=list(self.body.get("content") or []),
+            stop_reason=self.body.get("stop_reason"),
+            usage=dict(self.body.get("usage") or {}),
+        )
+
+
+# ---------------------------------------------------------------- audit record
+
+
+class RecordedError(BaseModel):
+    status: int
+    type: str
+    message: str
+
+
+class AuditRecord(BaseModel):
+    """One JSON object per request in the audit bucket. See docs/audit-record.md."""
+
+    schema_version: Literal[1] = 1
+    request_id: str
+    received_at: str
+    completed_at: str
+    tenant_id: str
+    user_hash: str
+    template_id: str | None = None
+    provider: str
+    model: str
+    provider_model_id: str | None = None
+    system: str | list[dict[str, Any]] | None = None
+    messages: list[dict[str, Any]]
+    request_params: dict[str, Any] = Field(default_factory=dict)
+    screening: ScreeningOutcome
+    decision: Decision
+    user_status: UserStatus
+    completion: Completion | None = None
+    claude_message_id: str | None = None
+    error: RecordedError | None = None
+    latency_ms: dict[str, float] = Field(default_factory=dict)
+    # Operational problems on the way (a strike or review item that could not be written, and why).
+    notes: list[str] = Field(default_factory=list)
+    warden_version: str
+
+
+# ---------------------------------------------------------------- review
+
+
+class ReviewSource(StrEnum):
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+class ReviewItem(BaseModel):
+    """What goes on the review queue: references, never content. Reviewers read content from S3."""
+
+    request_id: str
+    tenant_id: str
+    user_hash: str
+    categories: list[Category]
+    decision: Decision
+    source: ReviewSource
+    s3_key: str
+    priority: Annotated[int, Field(ge=0, le=99)]
+    created_at: str
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DECIDED = "decided"
+
+
+class ReviewCase(BaseModel):
+    case_id: str
+    request_id: str
+    source: ReviewSource
+    tenant_id: str
+    user_hash: str
+    categories: list[Category]
+    decision: Decision
+    s3_key: str
+    priority: int
+    status: CaseStatus = CaseStatus.OPEN
+    created_at: str
+    queued_at: str

@@ -1,0 +1,63 @@
+"""Per-function settings: the only code that reads the environment. Validated at cold start, cached."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from warden import constants as c
+from warden.config import RuntimeConfig
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class GatewaySettings(_Settings):
+    config: RuntimeConfig = Field(validation_alias=c.ENV_CONFIG)
+    audit_bucket: str = Field(validation_alias=c.ENV_AUDIT_BUCKET)
+    audit_fallback_queue_url: str = Field(validation_alias=c.ENV_AUDIT_FALLBACK_QUEUE_URL)
+    users_table: str = Field(validation_alias=c.ENV_USERS_TABLE)
+    review_queue_url: str = Field(validation_alias=c.ENV_REVIEW_QUEUE_URL)
+    user_hash_secret_arn: str = Field(validation_alias=c.ENV_USER_HASH_SECRET_ARN)
+    anthropic_secret_arn: str | None = Field(default=None, validation_alias=c.ENV_ANTHROPIC_SECRET_ARN)
+    anthropic_base_url: str | None = Field(default=None, validation_alias=c.ENV_ANTHROPIC_BASE_URL)
+    bedrock_base_url: str | None = Field(default=None, validation_alias=c.ENV_BEDROCK_BASE_URL)
+    aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
+
+
+class AuthorizerSettings(_Settings):
+    tenants_table: str = Field(validation_alias=c.ENV_TENANTS_TABLE)
+    cache_seconds: int = Field(default=60, ge=0, le=3600, validation_alias=c.ENV_AUTHORIZER_CACHE_SECONDS)
+
+
+class ReviewSettings(_Settings):
+    cases_table: str = Field(validation_alias=c.ENV_CASES_TABLE)
+    idempotency_table: str = Field(validation_alias=c.ENV_IDEMPOTENCY_TABLE)
+
+
+class AuditDrainSettings(_Settings):
+    audit_bucket: str = Field(validation_alias=c.ENV_AUDIT_BUCKET)
+    audit_fallback_queue_url: str = Field(default="", validation_alias=c.ENV_AUDIT_FALLBACK_QUEUE_URL)
+
+
+@cache
+def gateway_settings() -> GatewaySettings:
+    return GatewaySettings()
+
+
+@cache
+def authorizer_settings() -> AuthorizerSettings:
+    return AuthorizerSettings()
+
+
+@cache
+def review_settings() -> ReviewSettings:
+    return ReviewSettings()
+
+
+@cache
+def audit_drain_settings() -> AuditDrainSettings:
+    return AuditDrainSettings()

@@ -1,0 +1,5 @@
+import sys
+
+from warden_local.stack import run
+
+sys.exit(run())

@@ -1,0 +1,194 @@
+"""`warden local` / `make run`: moto's server as AWS, the stack's resources, a demo tenant, the API and the
+review consumer, all in one process, until interrupted."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import json
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from warden import constants as c
+from warden.config import Provider, WardenConfig, parse_config
+
+from warden_local.apigw import LocalApiGateway, serve
+from warden_local.consumer import QueueConsumer
+from warden_local.resources import LocalResources, create_tenant, function_environment, provision
+
+HOST = "127.0.0.1"
+
+
+def find_cdk_json() -> Path:
+    candidates = [Path(os.environ["WARDEN_CDK_JSON"])] if os.environ.get("WARDEN_CDK_JSON") else []
+    candidates += [Path.cwd() / "cdk.json", Path(__file__).resolve().parents[2] / "cdk.json"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("cdk.json not found: run from the Warden checkout or set WARDEN_CDK_JSON")
+
+
+def load_config(path: Path) -> WardenConfig:
+    return parse_config(json.loads(path.read_text())["context"]["warden"])
+
+
+@dataclass
+class LocalSettings:
+    port: int = c.DEFAULT_LOCAL_PORT
+    aws_port: int = c.DEFAULT_LOCAL_AWS_PORT
+    api_key: str = c.DEFAULT_LOCAL_API_KEY
+    reviewer_key: str = c.DEFAULT_LOCAL_REVIEWER_KEY
+    anthropic_api_key: str | None = None
+    anthropic_base_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls) -> LocalSettings:
+        return cls(
+            port=int(os.environ.get(c.ENV_LOCAL_PORT, c.DEFAULT_LOCAL_PORT)),
+            aws_port=int(os.environ.get(c.ENV_LOCAL_AWS_PORT, c.DEFAULT_LOCAL_AWS_PORT)),
+            api_key=os.environ.get(c.ENV_LOCAL_API_KEY, c.DEFAULT_LOCAL_API_KEY),
+            reviewer_key=os.environ.get(c.ENV_LOCAL_REVIEWER_KEY, c.DEFAULT_LOCAL_REVIEWER_KEY),
+            anthropic_api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+            anthropic_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
+        )
+
+
+class LocalStack:
+    def __init__(self, settings: LocalSettings, config: WardenConfig):
+        self.settings = settings
+        provider = Provider.ANTHROPIC if settings.anthropic_api_key else Provider.STANDIN
+        self.config = config.model_copy(update={"provider": provider})
+        self._moto: Any = None
+        self._api_server: Any = None
+        self._consumers: list[QueueConsumer] = []
+        self.resources: LocalResources | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.settings.port}"
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://{HOST}:{self.settings.aws_port}"
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        # Everything in this process talks to moto, never to a real account.
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "warden-local",
+                "AWS_SECRET_ACCESS_KEY": "warden-local",
+                "AWS_SESSION_TOKEN": "warden-local",
+                "AWS_DEFAULT_REGION": c.LOCAL_REGION,
+                "AWS_REGION": c.LOCAL_REGION,
+                c.ENV_AWS_ENDPOINT_URL: self.aws_url,
+            }
+        )
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        os.environ.pop("AWS_PROFILE", None)
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.aws_port, verbose=False)
+        self._moto.start()
+        resources = provision(self.aws_url, anthropic_api_key=self.settings.anthropic_api_key)
+        self.resources = resources
+        create_tenant(resources, c.LOCAL_DEMO_TENANT_ID, self.settings.api_key, name="Demo tenant")
+
+        env = function_environment(
+            resources, self.config.runtime().model_dump_json(), self.config.authorizer_cache_seconds
+        )
+        if self.settings.anthropic_base_url:
+            env[c.ENV_ANTHROPIC_BASE_URL] = self.settings.anthropic_base_url
+        env["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
+        env.update(self.settings.extra_env)
+        os.environ.update(env)
+
+        # Imported only now: the handlers read their settings from the environment set above.
+        gateway = importlib.import_module("gateway.handler")
+        authorizer = importlib.import_module("authorizer.handler")
+        review = importlib.import_module("review.handler")
+        audit_drain = importlib.import_module("audit_drain.handler")
+
+        self._api_server = serve(
+            LocalApiGateway(authorizer.lambda_handler, gateway.lambda_handler), HOST, self.settings.port
+        )
+        self._consumers = [
+            QueueConsumer(
+                resources.review_queue_url, review.lambda_handler, "warden-review", self.aws_url, c.LOCAL_REGION
+            ),
+            QueueConsumer(
+                resources.audit_fallback_queue_url,
+                audit_drain.lambda_handler,
+                "warden-audit-drain",
+                self.aws_url,
+                c.LOCAL_REGION,
+            ),
+        ]
+        for consumer in self._consumers:
+            consumer.start()
+
+    def stop(self) -> None:
+        for consumer in self._consumers:
+            consumer.stop()
+        if self._api_server is not None:
+            self._api_server.shutdown()
+            self._api_server.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def banner(self) -> str:
+        resources = self.resources
+        assert resources is not None
+        model = (
+            f"the real Anthropic API ({self.settings.anthropic_base_url or 'https://api.anthropic.com'})"
+            if self.config.provider is Provider.ANTHROPIC
+            else "the OFFLINE STAND-IN model (not Claude; set ANTHROPIC_API_KEY to use Claude) - fast tier only"
+        )
+        lines = [
+            "Warden local stack is running.",
+            f"  API (Anthropic Messages):  {self.api_url}   tenant key: {c.ENV_LOCAL_API_KEY}"
+            + (" (default)" if self.settings.api_key == c.DEFAULT_LOCAL_API_KEY else ""),
+            f"  AWS (moto server):         {self.aws_url}   region {resources.region}, any credentials",
+            f"  Claude:                    {model}",
+            f"  Audit bucket:              {resources.audit_bucket}",
+            f"  Tables:                    {resources.tenants_table}, {resources.users_table}, "
+            f"{resources.cases_table}, {resources.idempotency_table}",
+            f"  Review queue (+DLQ):       {resources.review_queue_url}",
+            f"  Audit fallback queue:      {resources.audit_fallback_queue_url}",
+            "  Review consumer:           running (SQS → review handler → review cases)",
+            "",
+            "Try it:",
+            f"  python -c \"import anthropic; c = anthropic.Anthropic(base_url='{self.api_url}', "
+            f"api_key='{c.DEFAULT_LOCAL_API_KEY}'); print(c.messages.create(model='claude-haiku-4-5', "
+            "max_tokens=200, metadata={'user_id': 'alice'}, messages=[{'role': 'user', 'content': 'Hello'}]))\"",
+            "",
+            "Ctrl-C stops everything.",
+        ]
+        return "\n".join(lines)
+
+
+def run(out: TextIO = sys.stdout) -> int:
+    stack = LocalStack(LocalSettings.from_environment(), load_config(find_cdk_json()))
+    stopped = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        out.write(stack.banner() + "\n")
+        out.flush()
+        stopped.wait()
+    finally:
+        out.write("Stopping the Warden local stack...\n")
+        stack.stop()
+        out.write("Stopped.\n")
+        out.flush()
+    return 0
