@@ -21,7 +21,7 @@ from warden.models import Tenant
 @dataclass(frozen=True)
 class LocalResources:
     region: str
-    endpoint_url: str
+    endpoint_url: str | None
     audit_bucket: str
     tenants_table: str
     users_table: str
@@ -39,7 +39,7 @@ class LocalResources:
         return asdict(self)
 
 
-def _client(service: str, endpoint_url: str, region: str) -> Any:
+def _client(service: str, endpoint_url: str | None, region: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint_url, region_name=region)  # type: ignore[call-overload]
 
 
@@ -119,7 +119,7 @@ def _create_queue_with_dlq(sqs: Any, name: str, dlq_name: str, visibility_timeou
 
 
 def provision(
-    endpoint_url: str,
+    endpoint_url: str | None,
     region: str = c.LOCAL_REGION,
     anthropic_api_key: str | None = None,
     visibility_timeout: int = 30,

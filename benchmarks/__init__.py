@@ -1,0 +1,1 @@
+"""`make bench`: Warden's performance figures, measured rather than asserted."""
