@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import botocore.client
@@ -89,7 +90,7 @@ def _event(body: dict[str, Any]) -> dict[str, Any]:
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
         }
     )
     os.environ.pop(c.ENV_AWS_ENDPOINT_URL, None)
-    config = parse_config(json.loads(open("cdk.json").read())["context"]["warden"])
+    config = parse_config(json.loads(Path("cdk.json").read_text())["context"]["warden"])
     screeners = config.screening.screeners if with_moderator else config.screening.screeners[:1]
     config = config.model_copy(
         update={
@@ -140,7 +141,7 @@ def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
                 "max_tokens": 256,
                 "metadata": {"user_id": f"bench-user-{index % 50}"},
                 "messages": [
-                    {"role": "user", "content": f"Summarise the plot of a novel about a lighthouse, #{index}."}
+                    {"role": "user", "content": f"Summarise a novel about a lighthouse, #{index}."}
                 ],
             }
             timed.waited = 0.0

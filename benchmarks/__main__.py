@@ -1,0 +1,24 @@
+"""Run every benchmark and print the figures (also written to .bench/results.json)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from benchmarks import cold_import, gateway_overhead
+
+
+def main() -> int:
+    results = {
+        "gateway_overhead": gateway_overhead.run(),
+        "cold_import": cold_import.run(),
+    }
+    Path(".bench").mkdir(exist_ok=True)
+    Path(".bench/results.json").write_text(json.dumps(results, indent=2))
+    sys.stdout.write(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
