@@ -140,9 +140,7 @@ def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
                 "model": "claude-haiku-4-5",
                 "max_tokens": 256,
                 "metadata": {"user_id": f"bench-user-{index % 50}"},
-                "messages": [
-                    {"role": "user", "content": f"Summarise a novel about a lighthouse, #{index}."}
-                ],
+                "messages": [{"role": "user", "content": f"Summarise a novel about a lighthouse, #{index}."}],
             }
             timed.waited = 0.0
             started = time.perf_counter()
