@@ -123,7 +123,6 @@ def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
         resources = provision(None, anthropic_api_key=fake.api_key)
         create_tenant(resources, "bench", TENANT_KEY)
         env = function_environment(resources, config.runtime().model_dump_json(), 0)
-        env.pop(c.ENV_AWS_ENDPOINT_URL, None)
         env[c.ENV_ANTHROPIC_BASE_URL] = fake.base_url
         os.environ.update(env)
         handler = importlib.import_module("gateway.handler")

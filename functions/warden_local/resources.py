@@ -203,8 +203,9 @@ def function_environment(resources: LocalResources, runtime_config_json: str, ca
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_REGION": resources.region,
         "AWS_DEFAULT_REGION": resources.region,
-        c.ENV_AWS_ENDPOINT_URL: resources.endpoint_url,
     }
+    if resources.endpoint_url:
+        env[c.ENV_AWS_ENDPOINT_URL] = resources.endpoint_url
     if resources.anthropic_secret_arn:
         env[c.ENV_ANTHROPIC_SECRET_ARN] = resources.anthropic_secret_arn
     return env

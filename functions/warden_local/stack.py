@@ -4,8 +4,8 @@ review consumer, all in one process, until interrupted."""
 from __future__ import annotations
 
 import importlib
-import logging
 import json
+import logging
 import os
 import signal
 import sys
