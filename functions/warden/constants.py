@@ -42,6 +42,12 @@ HEADER_WARNING = "warden-warning"
 HEADER_API_KEY = "x-api-key"
 HEADER_AUTHORIZATION = "authorization"
 
+# The tenant API's routes (method, resource). The CDK API construct and the local API adapter both serve these.
+TENANT_ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", "/v1/messages"),
+    ("GET", "/v1/users/{user_id}"),
+)
+
 # Keys the authorizer puts in the API Gateway authorizer context.
 AUTH_CONTEXT_TENANT_ID = "tenant_id"
 

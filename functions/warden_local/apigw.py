@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from warden.api_errors import GATEWAY_RESPONSES, anthropic_error_body
-from warden.constants import HEADER_REQUEST_ID
+from warden.constants import HEADER_REQUEST_ID, TENANT_ROUTES
 
 from warden_local.lambda_runtime import LocalLambdaContext
 
@@ -31,19 +31,12 @@ STAGE = "prod"
 # API Gateway's own payload limit.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
-# The REST API's resources: (method, resource template). Mirrors infra/constructs/api.py.
-ROUTES: tuple[tuple[str, str], ...] = (
-    ("POST", "/v1/messages"),
-    ("GET", "/v1/users/{user_id}"),
-    ("POST", "/v1/users/{user_id}/policy-acceptance"),
-)
-
 
 def _compile(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
 
 
-_COMPILED_ROUTES = [(method, template, _compile(template)) for method, template in ROUTES]
+_COMPILED_ROUTES = [(method, template, _compile(template)) for method, template in TENANT_ROUTES]
 
 
 def match_route(method: str, path: str) -> tuple[str, dict[str, str]] | None:

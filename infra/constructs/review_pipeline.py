@@ -1,0 +1,69 @@
+"""Human review of flagged requests: the review queue (+ DLQ), the review cases table and the idempotency table."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+from warden.constants import (
+    CASES_STATUS_INDEX,
+    CASES_STATUS_INDEX_PK,
+    CASES_STATUS_INDEX_SK,
+    CASES_TABLE,
+    IDEMPOTENCY_TABLE,
+    REVIEW_MAX_RECEIVE_COUNT,
+)
+
+from infra.constructs._dynamodb import table_from_shape
+
+# SQS's maximum: review items must survive a long consumer outage.
+QUEUE_RETENTION = Duration.days(14)
+
+
+class ReviewPipeline(Construct):
+    """Review items (references to audit records, never content) queued for the review function.
+
+    The queue uses SQS-managed encryption: its messages carry ids, categories and S3 keys, not prompts.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, visibility_timeout: Duration) -> None:
+        super().__init__(scope, construct_id)
+        self.dlq = self._build_dlq()
+        self.queue = self._build_queue(self.dlq, visibility_timeout)
+        self.cases_table = self._build_cases_table()
+        self.idempotency_table = self._build_idempotency_table()
+
+    def _build_dlq(self) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            "ReviewDlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=QUEUE_RETENTION,
+        )
+
+    def _build_queue(self, dlq: sqs.Queue, visibility_timeout: Duration) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            "ReviewQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=QUEUE_RETENTION,
+            visibility_timeout=visibility_timeout,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=REVIEW_MAX_RECEIVE_COUNT),
+        )
+
+    def _build_cases_table(self) -> dynamodb.Table:
+        table = table_from_shape(self, "CasesTable", CASES_TABLE)
+        table.add_global_secondary_index(
+            index_name=CASES_STATUS_INDEX,
+            partition_key=dynamodb.Attribute(name=CASES_STATUS_INDEX_PK, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=CASES_STATUS_INDEX_SK, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        return table
+
+    def _build_idempotency_table(self) -> dynamodb.Table:
+        # Short-lived idempotency records (TTL-expired): nothing worth keeping after the stack is gone.
+        return table_from_shape(self, "IdempotencyTable", IDEMPOTENCY_TABLE, removal_policy=RemovalPolicy.DESTROY)

@@ -1,0 +1,24 @@
+"""Who may call and how each end user stands: the tenants table and the users (standing + strikes) table."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+from warden.constants import TENANTS_TABLE, USERS_TABLE
+
+from infra.constructs._dynamodb import table_from_shape
+
+
+class UserState(Construct):
+    """DynamoDB tables for tenants (keyed by API-key hash) and end users (keyed by user hash)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.tenants_table = self._build_tenants_table()
+        self.users_table = self._build_users_table()
+
+    def _build_tenants_table(self) -> dynamodb.Table:
+        return table_from_shape(self, "TenantsTable", TENANTS_TABLE)
+
+    def _build_users_table(self) -> dynamodb.Table:
+        return table_from_shape(self, "UsersTable", USERS_TABLE)

@@ -1,0 +1,83 @@
+"""The Warden stack: composes one construct per concern and exports what the CLI needs to find them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+from warden import constants
+from warden.config import WardenConfig
+
+from infra.constructs.api import WardenApi
+from infra.constructs.audit_storage import AuditStorage
+from infra.constructs.functions import AUDIT_DRAIN, REVIEW, WardenFunctions, queue_visibility_timeout
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.review_pipeline import ReviewPipeline
+from infra.constructs.secrets import PUT_ANTHROPIC_KEY_COMMAND, Secrets
+from infra.constructs.user_state import UserState
+
+OUTPUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
+
+
+class WardenStack(Stack):
+    """API Gateway → authorizer + gateway Lambdas → audit bucket, user state, review pipeline; alarms on top."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: WardenConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.audit = AuditStorage(
+            self,
+            "AuditStorage",
+            retention=config.retention,
+            fallback_visibility_timeout=queue_visibility_timeout(AUDIT_DRAIN),
+        )
+        self.user_state = UserState(self, "UserState")
+        self.review = ReviewPipeline(self, "ReviewPipeline", visibility_timeout=queue_visibility_timeout(REVIEW))
+        self.secrets = Secrets(self, "Secrets")
+        self.functions = WardenFunctions(
+            self,
+            "Functions",
+            config=config,
+            audit=self.audit,
+            user_state=self.user_state,
+            review=self.review,
+            secrets=self.secrets,
+        )
+        self.api = WardenApi(
+            self,
+            "Api",
+            gateway=self.functions.gateway.function,
+            authorizer=self.functions.authorizer.function,
+            usage_plan=config.usage_plan,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            review_dlq=self.review.dlq,
+            audit_fallback_dlq=self.audit.fallback_dlq,
+            gateway=self.functions.gateway.function,
+        )
+        self._build_outputs()
+
+    def _build_outputs(self) -> None:
+        outputs = {
+            constants.OUTPUT_API_URL: (self.api.url, "Base URL for the anthropic SDK (base_url)"),
+            constants.OUTPUT_AUDIT_BUCKET: (self.audit.bucket.bucket_name, "Audit records bucket"),
+            constants.OUTPUT_TENANTS_TABLE: (self.user_state.tenants_table.table_name, "Tenants table"),
+            constants.OUTPUT_USERS_TABLE: (self.user_state.users_table.table_name, "End-user standing and strikes"),
+            constants.OUTPUT_CASES_TABLE: (self.review.cases_table.table_name, "Review cases table"),
+            constants.OUTPUT_REVIEW_QUEUE_URL: (self.review.queue.queue_url, "Review queue"),
+            constants.OUTPUT_AUDIT_FALLBACK_QUEUE_URL: (self.audit.fallback_queue.queue_url, "Audit fallback queue"),
+            constants.OUTPUT_USAGE_PLAN_ID: (
+                self.api.usage_plan.usage_plan_id,
+                "Usage plan the tenant CLI adds tenant API keys to",
+            ),
+            constants.OUTPUT_ANTHROPIC_SECRET_ARN: (
+                self.secrets.anthropic_api_key_secret.secret_arn,
+                f"Anthropic API key secret (placeholder until set): {PUT_ANTHROPIC_KEY_COMMAND}",
+            ),
+            OUTPUT_ALARM_TOPIC_ARN: (self.monitoring.alarm_topic.topic_arn, "Subscribe on-call to Warden alarms here"),
+        }
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,76 @@
+"""The tables are built from the same key shapes the functions and the local stack use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from warden.constants import (
+    CASES_STATUS_INDEX,
+    CASES_STATUS_INDEX_PK,
+    CASES_STATUS_INDEX_SK,
+    CASES_TABLE,
+    IDEMPOTENCY_TABLE,
+    TENANTS_TABLE,
+    USERS_TABLE,
+    TableShape,
+)
+
+from tests.infrastructure.synth import SynthesizedStack
+
+
+def _table(synthesized: SynthesizedStack, name: str) -> dict[str, Any]:
+    stack = synthesized.stack
+    constructs = {
+        "tenants": stack.user_state.tenants_table,
+        "users": stack.user_state.users_table,
+        "cases": stack.review.cases_table,
+        "idempotency": stack.review.idempotency_table,
+    }
+    properties: dict[str, Any] = synthesized.resources[synthesized.logical_id(constructs[name])]["Properties"]
+    return properties
+
+
+SHAPES = {"tenants": TENANTS_TABLE, "users": USERS_TABLE, "cases": CASES_TABLE, "idempotency": IDEMPOTENCY_TABLE}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_table_keys_and_ttl_match_the_shared_shape(synthesized: SynthesizedStack, name: str) -> None:
+    shape: TableShape = SHAPES[name]
+
+    table = _table(synthesized, name)
+
+    expected_keys = [{"AttributeName": shape.partition_key, "KeyType": "HASH"}]
+    if shape.sort_key:
+        expected_keys.append({"AttributeName": shape.sort_key, "KeyType": "RANGE"})
+    assert table["KeySchema"] == expected_keys
+    if shape.ttl_attribute:
+        assert table["TimeToLiveSpecification"] == {"AttributeName": shape.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in table
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_table_is_on_demand_recoverable_and_encrypted(synthesized: SynthesizedStack, name: str) -> None:
+    table = _table(synthesized, name)
+
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_cases_table_has_the_status_index(synthesized: SynthesizedStack) -> None:
+    table = _table(synthesized, "cases")
+
+    assert table["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": CASES_STATUS_INDEX,
+            "KeySchema": [
+                {"AttributeName": CASES_STATUS_INDEX_PK, "KeyType": "HASH"},
+                {"AttributeName": CASES_STATUS_INDEX_SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert {"AttributeName": CASES_STATUS_INDEX_PK, "AttributeType": "S"} in table["AttributeDefinitions"]
+    assert {"AttributeName": CASES_STATUS_INDEX_SK, "AttributeType": "S"} in table["AttributeDefinitions"]
