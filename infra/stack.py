@@ -17,8 +17,6 @@ from infra.constructs.review_pipeline import ReviewPipeline
 from infra.constructs.secrets import PUT_ANTHROPIC_KEY_COMMAND, Secrets
 from infra.constructs.user_state import UserState
 
-OUTPUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
-
 
 class WardenStack(Stack):
     """API Gateway → authorizer + gateway Lambdas → audit bucket, user state, review pipeline; alarms on top."""
@@ -77,7 +75,10 @@ class WardenStack(Stack):
                 self.secrets.anthropic_api_key_secret.secret_arn,
                 f"Anthropic API key secret (placeholder until set): {PUT_ANTHROPIC_KEY_COMMAND}",
             ),
-            OUTPUT_ALARM_TOPIC_ARN: (self.monitoring.alarm_topic.topic_arn, "Subscribe on-call to Warden alarms here"),
+            constants.OUTPUT_ALARM_TOPIC_ARN: (
+                self.monitoring.alarm_topic.topic_arn,
+                "Subscribe on-call to Warden alarms here",
+            ),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
