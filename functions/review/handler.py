@@ -44,7 +44,7 @@ def create_case(item: dict[str, Any]) -> dict[str, Any]:
     created = cases().create(case)
     if created:
         metrics.add_metric(name="ReviewCasesCreated", unit=MetricUnit.Count, value=1)
-    logger.info("review case", extra={"case_id": case.case_id, "created": created, "priority": case.priority})
+    logger.info("review case", extra={"case_id": case.case_id, "case_created": created, "priority": case.priority})
     return {"case_id": case.case_id, "created": created}
 
 

@@ -65,6 +65,10 @@ class LocalApiGateway:
     def __init__(self, authorizer: Handler, gateway: Handler):
         self.authorizer = authorizer
         self.gateway = gateway
+        # A Lambda container serves one request at a time, and handlers keep per-request state in module
+        # scope (Powertools' resolver context, the logger's keys): invoke each function one at a time too.
+        self._authorizer_lock = threading.Lock()
+        self._gateway_lock = threading.Lock()
 
     def _gateway_response(self, kind: str, request_id: str) -> tuple[int, dict[str, str], bytes]:
         status, error_type, message = GATEWAY_RESPONSES[kind]
@@ -109,7 +113,8 @@ class LocalApiGateway:
             "requestContext": request_context,
         }
         try:
-            decision = self.authorizer(authorizer_event, LocalLambdaContext("warden-authorizer"))
+            with self._authorizer_lock:
+                decision = self.authorizer(authorizer_event, LocalLambdaContext("warden-authorizer"))
         except Exception as error:  # API Gateway: "Unauthorized" → 401, anything else → 500
             kind = "UNAUTHORIZED" if str(error) == "Unauthorized" else "DEFAULT_5XX"
             return self._gateway_response(kind, request_id)
@@ -131,7 +136,8 @@ class LocalApiGateway:
             "isBase64Encoded": False,
         }
         try:
-            result = self.gateway(event, LocalLambdaContext("warden-gateway"))
+            with self._gateway_lock:
+                result = self.gateway(event, LocalLambdaContext("warden-gateway"))
         except Exception:
             return self._gateway_response("DEFAULT_5XX", request_id)
         response_headers = {name.lower(): str(value) for name, value in (result.get("headers") or {}).items()}

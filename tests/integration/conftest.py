@@ -104,9 +104,15 @@ def _clear_caches() -> None:
         secret_cache.secret_string,
     ):
         cached.cache_clear()
-    wiring = importlib.import_module("gateway.wiring")
-    for name in ("gateway_deps", "user_store", "user_hash_key"):
-        getattr(wiring, name).cache_clear()
+    for module, names in (
+        ("gateway.wiring", ("gateway_deps", "user_store", "user_hash_key")),
+        ("authorizer.handler", ("resolver",)),
+        ("review.handler", ("cases",)),
+        ("audit_drain.handler", ("store",)),
+    ):
+        loaded = importlib.import_module(module)
+        for name in names:
+            getattr(loaded, name).cache_clear()
 
 
 @pytest.fixture

@@ -39,7 +39,10 @@ def encode_fallback(key: str, body: bytes) -> str:
 
 def decode_fallback(message: str) -> tuple[str, bytes]:
     envelope: dict[str, Any] = json.loads(message)
-    return envelope["key"], gzip.decompress(base64.b64decode(envelope["gzip_b64"]))
+    body = gzip.decompress(base64.b64decode(envelope["gzip_b64"], validate=True))
+    if not body:
+        raise ValueError(f"fallback envelope for {envelope['key']} holds an empty record")
+    return envelope["key"], body
 
 
 def _strip_binary(record: AuditRecord) -> bytes:

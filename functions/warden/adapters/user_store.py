@@ -131,7 +131,8 @@ class DynamoUserStore:
                             "TableName": self.table_name,
                             "Item": {
                                 _PK: {"S": user_hash},
-                                _SK: {"S": f"{STRIKE_SK_PREFIX}{at}#{request_id}"},
+                                # Request ids are ULIDs: strikes sort by time, and one request is one strike.
+                                _SK: {"S": f"{STRIKE_SK_PREFIX}{request_id}"},
                                 "request_id": {"S": request_id},
                                 "tenant_id": {"S": tenant_id},
                                 "categories": {"L": [{"S": c.value} for c in categories]},

@@ -1,0 +1,142 @@
+"""Strikes under concurrency: many blocked requests from one user at once, and retried strike writes.
+
+Lambda runs one request at a time per container and scales out with more containers, so concurrent requests
+are served here by eight worker processes, each a warm gateway container (the handler's event-handler state
+is per process, as in Lambda). They all share the one moto server and its users table.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from warden import constants as c
+from warden.config import WardenConfig
+from warden.domain.identity import hash_user_id
+from warden.domain.strikes import StrikeLadder
+from warden.ids import new_request_id
+from warden.taxonomy import Category
+
+from tests.integration.conftest import TENANT_ID, AwsStack, unique_user
+from tests.integration.helpers import messages_event
+
+CONTAINERS = 8
+REQUESTS = 20
+
+
+def _start_container(ready: Any) -> None:
+    """Cold start of one gateway container (imports, settings, secret, clients), then wait for the others."""
+    from gateway import wiring
+
+    wiring.gateway_deps()
+    ready.wait(timeout=60)
+
+
+def _serve(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    from gateway.handler import lambda_handler
+    from warden_local.lambda_runtime import LocalLambdaContext
+
+    result = lambda_handler(event, LocalLambdaContext("warden-gateway"))
+    return int(result["statusCode"]), json.loads(result["body"])
+
+
+@pytest.fixture(scope="module")
+def user_hash_key(aws: AwsStack) -> bytes:
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=aws.resources.user_hash_secret_arn)
+    key: bytes = secret["SecretString"].encode()
+    return key
+
+
+def _user_items(aws: AwsStack, user_hash: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = aws.client("dynamodb").query(
+        TableName=aws.resources.users_table,
+        KeyConditionExpression="#pk = :u",
+        ExpressionAttributeNames={"#pk": c.USERS_TABLE.partition_key},
+        ExpressionAttributeValues={":u": {"S": user_hash}},
+        ConsistentRead=True,
+    )["Items"]
+    return items
+
+
+def _strikes(aws: AwsStack, user_hash: str) -> list[dict[str, Any]]:
+    sort_key = c.USERS_TABLE.sort_key or "sk"
+    return [item for item in _user_items(aws, user_hash) if item[sort_key]["S"].startswith(c.STRIKE_SK_PREFIX)]
+
+
+def _state(aws: AwsStack, user_hash: str) -> dict[str, Any]:
+    sort_key = c.USERS_TABLE.sort_key or "sk"
+    [state] = [item for item in _user_items(aws, user_hash) if item[sort_key]["S"] == c.USER_STATE_SK]
+    return state
+
+
+def test_concurrent_blocked_requests_count_one_strike_each_and_suspend(
+    aws: AwsStack, environment: Callable[..., None], warden_config: WardenConfig, user_hash_key: bytes
+) -> None:
+    # Given eight warm gateway containers and one end user
+    assert warden_config.strike_ladder.suspend_at == 5
+    user_id = unique_user()
+    event = messages_event("messages_violating", user_id)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(CONTAINERS)
+
+    # When the user sends twenty violating prompts at once
+    with ProcessPoolExecutor(CONTAINERS, mp_context=context, initializer=_start_container, initargs=(ready,)) as pool:
+        replies = list(pool.map(_serve, [event] * REQUESTS))
+
+    # Then every one is refused, each blocked one left exactly one strike, and the user ends suspended
+    assert [status for status, _ in replies] == [403] * REQUESTS
+    decisions = [body["warden"]["decision"] for _, body in replies]
+    blocked_ids = {body["warden"]["request_id"] for _, body in replies if body["warden"]["decision"] == "blocked"}
+    assert set(decisions) <= {"blocked", "suspended"}
+    assert len(blocked_ids) == decisions.count("blocked") >= warden_config.strike_ladder.suspend_at
+    user_hash = hash_user_id(user_hash_key, TENANT_ID, user_id)
+    strikes = _strikes(aws, user_hash)
+    assert len(strikes) == len(blocked_ids)
+    assert {strike["request_id"]["S"] for strike in strikes} == blocked_ids
+    assert _state(aws, user_hash)["status"]["S"] == "suspended"
+
+
+@pytest.fixture
+def users(aws: AwsStack, environment: Callable[..., None], warden_config: WardenConfig) -> Any:
+    from warden.adapters.user_store import DynamoUserStore
+
+    return DynamoUserStore(aws.resources.users_table, StrikeLadder(warden_config.strike_ladder))
+
+
+def test_strike_write_retried_for_the_same_request_counts_once(aws: AwsStack, users: Any) -> None:
+    user_hash, request_id, now = unique_user(), new_request_id(), datetime.now(UTC)
+
+    users.add_strike(user_hash, TENANT_ID, request_id, [Category.FRAUD_ABUSE], now)
+    standing = users.add_strike(user_hash, TENANT_ID, request_id, [Category.FRAUD_ABUSE], now)
+
+    assert standing.active_strikes == 1
+    assert len(_strikes(aws, user_hash)) == 1
+    assert _state(aws, user_hash)["strikes_total"]["N"] == "1"
+
+
+def test_concurrent_strike_writes_for_the_same_request_count_once(aws: AwsStack, users: Any) -> None:
+    user_hash, request_id, now = unique_user(), new_request_id(), datetime.now(UTC)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(
+            pool.map(
+                lambda _: users.add_strike(user_hash, TENANT_ID, request_id, [Category.FRAUD_ABUSE], now), range(4)
+            )
+        )
+
+    assert len(_strikes(aws, user_hash)) == 1
+    assert _state(aws, user_hash)["strikes_total"]["N"] == "1"
+
+
+def test_strike_retried_later_for_the_same_request_counts_once(aws: AwsStack, users: Any) -> None:
+    user_hash, request_id, now = unique_user(), new_request_id(), datetime.now(UTC)
+
+    users.add_strike(user_hash, TENANT_ID, request_id, [Category.FRAUD_ABUSE], now)
+    users.add_strike(user_hash, TENANT_ID, request_id, [Category.FRAUD_ABUSE], now + timedelta(seconds=2))
+
+    assert len(_strikes(aws, user_hash)) == 1

@@ -1,0 +1,171 @@
+"""In-memory fakes of the ports in `warden.domain.ports`, and small builders the unit tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from warden.config import RuntimeConfig, parse_config
+from warden.domain.strikes import StrikeLadder, effective_status, warning_text
+from warden.errors import ScreenerFailedError, StorageError, WardenError
+from warden.models import (
+    STATUS_RANK,
+    AuditRecord,
+    ClaudeReply,
+    ReviewItem,
+    ScreenerVerdict,
+    Strike,
+    UserStanding,
+    UserStatus,
+)
+from warden.taxonomy import Category
+
+MODEL = "claude-sonnet-4-5"
+
+
+def runtime_config(**overrides: Any) -> RuntimeConfig:
+    """A valid runtime configuration allowing MODEL; top-level keys of the `warden` context can be overridden."""
+    context: dict[str, Any] = {"models": {"allowed": [MODEL]}, **overrides}
+    return parse_config(context).runtime()
+
+
+def claude_message(text: str = "Hello from Claude.", message_id: str = "msg_01") -> dict[str, Any]:
+    """A Messages API response body as Claude returns it."""
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "output_tokens": 5},
+    }
+
+
+def claude_reply(body: dict[str, Any]) -> ClaudeReply:
+    return ClaudeReply(body=body, provider="anthropic", provider_model_id=MODEL, latency_ms=1.0)
+
+
+@dataclass
+class _UserState:
+    status: UserStatus = UserStatus.ACTIVE
+    until: int | None = None
+    strikes: list[Strike] = field(default_factory=list)
+
+
+class FakeUserStore:
+    """Users in a dict, escalated by the real StrikeLadder; like the DynamoDB store it never lowers a status."""
+
+    def __init__(self, ladder: StrikeLadder, *, fail_reads: bool = False, fail_strikes: bool = False):
+        self.ladder = ladder
+        self.fail_reads = fail_reads
+        self.fail_strikes = fail_strikes
+        self.users: dict[str, _UserState] = {}
+        self.strike_calls: list[tuple[str, str, str, list[Category]]] = []
+
+    def set_status(self, user_hash: str, status: UserStatus, until: int | None = None) -> None:
+        state = self.users.setdefault(user_hash, _UserState())
+        state.status, state.until = status, until
+
+    def _standing(self, user_hash: str, now_epoch: int) -> UserStanding:
+        state = self.users.get(user_hash, _UserState())
+        active = self.ladder.active(state.strikes, now_epoch)
+        status = effective_status(state.status, state.until, now_epoch)
+        return UserStanding(
+            user_hash=user_hash,
+            status=status,
+            active_strikes=len(active),
+            strikes=active,
+            warning=warning_text(status, len(active), self.ladder.config.suspend_at),
+        )
+
+    def get_standing(self, user_hash: str, now: datetime) -> UserStanding:
+        if self.fail_reads:
+            raise StorageError("users table read failed: fake")
+        return self._standing(user_hash, int(now.timestamp()))
+
+    def add_strike(
+        self, user_hash: str, tenant_id: str, request_id: str, categories: Sequence[Category], now: datetime
+    ) -> UserStanding:
+        if self.fail_strikes:
+            raise StorageError("strike write failed: fake")
+        self.strike_calls.append((user_hash, tenant_id, request_id, list(categories)))
+        epoch = int(now.timestamp())
+        state = self.users.setdefault(user_hash, _UserState())
+        state.strikes.append(
+            Strike(
+                request_id=request_id,
+                categories=list(categories),
+                at=now.isoformat(),
+                expires_at=epoch + self.ladder.window_seconds,
+            )
+        )
+        step = self.ladder.evaluate(state.strikes, epoch)
+        if STATUS_RANK[step.status] >= STATUS_RANK[state.status]:
+            state.status, state.until = step.status, step.until
+        return self._standing(user_hash, epoch)
+
+
+class RecordingAuditStore:
+    def __init__(self, *, fail: bool = False):
+        self.fail = fail
+        self.records: list[AuditRecord] = []
+
+    def write(self, record: AuditRecord) -> str:
+        if self.fail:
+            raise StorageError("S3 and the fallback queue both failed: fake")
+        self.records.append(record)
+        return f"records/fake/{record.request_id}.json"
+
+
+class RecordingReviewQueue:
+    def __init__(self, *, fail: bool = False):
+        self.fail = fail
+        self.items: list[ReviewItem] = []
+
+    def enqueue(self, item: ReviewItem) -> None:
+        if self.fail:
+            raise StorageError("review queue unavailable: fake")
+        self.items.append(item)
+
+
+class ScriptedClaude:
+    """Answers each call with the next scripted reply body, or raises the next scripted error."""
+
+    def __init__(self, *script: dict[str, Any] | WardenError):
+        self.script = list(script) or [claude_message()]
+        self.calls: list[dict[str, Any]] = []
+
+    def create_message(self, body: dict[str, Any], *, timeout: float | None = None) -> ClaudeReply:
+        self.calls.append(body)
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(step, WardenError):
+            raise step
+        return claude_reply(step)
+
+
+class StaticScreener:
+    """Gives the same scores for every text and remembers what it was asked."""
+
+    def __init__(self, name: str = "static", scores: Mapping[Category, float] | None = None):
+        self.name = name
+        self.scores = dict(scores or {})
+        self.texts: list[str] = []
+
+    def screen(self, text: str) -> ScreenerVerdict:
+        self.texts.append(text)
+        return ScreenerVerdict(screener=self.name, scores=self.scores, latency_ms=0.1)
+
+
+class FailingScreener:
+    def __init__(self, name: str = "failing", message: str = "moderator call failed: timeout"):
+        self.name = name
+        self.message = message
+        self.texts: list[str] = []
+
+    def screen(self, text: str) -> ScreenerVerdict:
+        self.texts.append(text)
+        raise ScreenerFailedError(self.message)

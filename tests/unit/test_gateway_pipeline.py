@@ -1,0 +1,450 @@
+"""`serve_messages` end to end with in-memory fakes of every port: what is served, refused, recorded and queued."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from warden.config import FailMode
+from warden.constants import HEADER_REQUEST_ID, HEADER_WARNING
+from warden.domain.gateway import GatewayDeps, MessagesResult, serve_messages
+from warden.domain.identity import hash_user_id
+from warden.domain.review import PRIORITY_BLOCKED, PRIORITY_FLAGGED, PRIORITY_UNCHECKED
+from warden.domain.strikes import StrikeLadder
+from warden.errors import (
+    DependencyUnavailableError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    UpstreamError,
+    WardenError,
+)
+from warden.models import Decision, UserStatus
+from warden.taxonomy import Category
+
+from tests.unit.fakes import (
+    MODEL,
+    FailingScreener,
+    FakeUserStore,
+    RecordingAuditStore,
+    RecordingReviewQueue,
+    ScriptedClaude,
+    StaticScreener,
+    claude_message,
+    runtime_config,
+)
+
+KEY = b"unit-test-user-hash-key"
+TENANT = "tenant-a"
+RAW_USER_ID = "alice-raw-id-7f3a"
+USER_HASH = hash_user_id(KEY, TENANT, RAW_USER_ID)
+REQUEST_ID = "wrq_01TEST"
+NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+BLOCKING_SCORES = {Category.WEAPONS_ILLEGAL_GOODS: 0.95}
+FLAGGING_SCORES = {Category.MISINFORMATION: 0.9}  # action "flag" in the test config
+
+
+@dataclass
+class Pipeline:
+    deps: GatewayDeps
+    users: FakeUserStore
+    audit: RecordingAuditStore
+    review: RecordingReviewQueue
+    claude: ScriptedClaude
+    screener: StaticScreener | FailingScreener
+
+    def serve(self, **overrides: Any) -> MessagesResult:
+        return serve_messages(request_body(**overrides), TENANT, REQUEST_ID, self.deps)
+
+    def refused(self, error: type[WardenError] = WardenError, **overrides: Any) -> WardenError:
+        with pytest.raises(error) as caught:
+            self.serve(**overrides)
+        return caught.value
+
+
+def request_body(**overrides: Any) -> bytes:
+    body: dict[str, Any] = {
+        "model": MODEL,
+        "max_tokens": 256,
+        "temperature": 0.3,
+        "system": "You are a helpful assistant.",
+        "messages": [{"role": "user", "content": "What is the capital of France?"}],
+        "metadata": {"user_id": RAW_USER_ID},
+        **overrides,
+    }
+    return json.dumps(body).encode()
+
+
+def pipeline(
+    screener: StaticScreener | FailingScreener | None = None,
+    claude: ScriptedClaude | None = None,
+    fail_mode: FailMode = FailMode.CLOSED,
+    audit: RecordingAuditStore | None = None,
+    review: RecordingReviewQueue | None = None,
+    users: FakeUserStore | None = None,
+) -> Pipeline:
+    config = runtime_config(
+        fail_mode=fail_mode.value,
+        screening={
+            "categories": {
+                **{c.value: {"action": "block", "threshold": 0.5} for c in Category},
+                Category.MISINFORMATION.value: {"action": "flag", "threshold": 0.5},
+            }
+        },
+    )
+    screener = screener or StaticScreener("fast")
+    claude = claude or ScriptedClaude(claude_message())
+    audit = audit or RecordingAuditStore()
+    review = review or RecordingReviewQueue()
+    users = users or FakeUserStore(StrikeLadder(config.strike_ladder))
+    deps = GatewayDeps(
+        config=config,
+        user_hash_key=KEY,
+        users=users,
+        screeners=[screener],
+        claude=claude,
+        audit=audit,
+        review=review,
+        provider_label="anthropic",
+        clock=lambda: NOW,
+    )
+    return Pipeline(deps, users, audit, review, claude, screener)
+
+
+# ------------------------------------------------------------------ allowed
+
+
+def test_allowed_request_returns_claudes_body_unchanged() -> None:
+    answer = claude_message("Paris.", message_id="msg_paris")
+
+    result = pipeline(claude=ScriptedClaude(answer)).serve()
+
+    assert result.body == claude_message("Paris.", message_id="msg_paris")
+
+
+def test_allowed_request_names_the_request_in_a_header() -> None:
+    assert pipeline().serve().headers == {HEADER_REQUEST_ID: REQUEST_ID}
+
+
+def test_claude_receives_the_user_hash_never_the_raw_id() -> None:
+    flow = pipeline()
+
+    flow.serve()
+
+    sent = flow.claude.calls[0]
+    assert sent["metadata"] == {"user_id": USER_HASH}
+    assert RAW_USER_ID not in json.dumps(sent)
+
+
+def test_claude_receives_the_rest_of_the_request_as_sent() -> None:
+    flow = pipeline()
+
+    flow.serve()
+
+    sent = dict(flow.claude.calls[0])
+    sent.pop("metadata")
+    original = json.loads(request_body())
+    original.pop("metadata")
+    assert sent == original
+
+
+@pytest.mark.parametrize("scores", [{}, FLAGGING_SCORES, BLOCKING_SCORES], ids=["allowed", "flagged", "blocked"])
+def test_audit_record_holds_the_user_hash_and_nowhere_the_raw_id(scores: dict[Category, float]) -> None:
+    flow = pipeline(StaticScreener("fast", scores))
+
+    with contextlib.suppress(PermissionDeniedError):
+        flow.serve()
+
+    [record] = flow.audit.records
+    assert record.user_hash == USER_HASH
+    assert RAW_USER_ID not in record.model_dump_json()
+
+
+def test_allowed_request_is_audited_with_claudes_answer() -> None:
+    flow = pipeline(claude=ScriptedClaude(claude_message("Paris.", message_id="msg_paris")))
+
+    flow.serve()
+
+    [record] = flow.audit.records
+    assert (record.request_id, record.tenant_id, record.decision) == (REQUEST_ID, TENANT, Decision.ALLOWED)
+    assert record.claude_message_id == "msg_paris"
+    assert record.completion is not None
+    assert record.completion.content == [{"type": "text", "text": "Paris."}]
+
+
+def test_allowed_request_queues_nothing_for_review() -> None:
+    flow = pipeline()
+
+    flow.serve()
+
+    assert flow.review.items == []
+
+
+def test_warned_user_is_served_with_a_warning_header() -> None:
+    # Given a user who already has one active strike (warn_at=1 by default)
+    flow = pipeline()
+    flow.users.add_strike(USER_HASH, TENANT, "wrq_earlier", [Category.FRAUD_ABUSE], NOW)
+
+    # When they send a benign request
+    result = flow.serve()
+
+    # Then it is served, and the app is told how close the user is to suspension
+    assert result.headers[HEADER_WARNING] == (
+        "this user has 1 usage-policy violation(s) in the current window; 4 more will suspend access"
+    )
+
+
+def test_screeners_see_the_text_of_every_user_turn_but_not_the_system_prompt_or_assistant_turns() -> None:
+    flow = pipeline()
+    turns = [
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "assistant answer"},
+        {"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "image", "source": {}}]},
+    ]
+
+    flow.serve(messages=turns, system="tenant system prompt")
+
+    assert isinstance(flow.screener, StaticScreener)
+    assert flow.screener.texts == ["first question\n\nsecond"]
+
+
+# ------------------------------------------------------------------ blocked
+
+
+def test_blocked_request_adds_exactly_one_strike_for_the_blocked_categories() -> None:
+    flow = pipeline(StaticScreener("fast", BLOCKING_SCORES))
+
+    flow.refused(PermissionDeniedError)
+
+    assert flow.users.strike_calls == [(USER_HASH, TENANT, REQUEST_ID, [Category.WEAPONS_ILLEGAL_GOODS])]
+
+
+def test_blocked_request_is_refused_with_the_decision_categories_and_new_status() -> None:
+    flow = pipeline(StaticScreener("fast", BLOCKING_SCORES))
+
+    refusal = flow.refused(PermissionDeniedError)
+
+    assert refusal.status == 403
+    assert refusal.headers[HEADER_REQUEST_ID] == REQUEST_ID
+    assert refusal.warden == {
+        "request_id": REQUEST_ID,
+        "decision": "blocked",
+        "categories": ["weapons_illegal_goods"],
+        "user_status": "warned",  # the strike just added reached warn_at=1
+    }
+
+
+def test_blocked_request_warns_the_app_of_the_users_new_standing() -> None:
+    flow = pipeline(StaticScreener("fast", BLOCKING_SCORES))
+
+    refusal = flow.refused(PermissionDeniedError)
+
+    assert refusal.headers[HEADER_WARNING] == (
+        "this user has 1 usage-policy violation(s) in the current window; 4 more will suspend access"
+    )
+
+
+def test_blocked_request_never_reaches_claude() -> None:
+    flow = pipeline(StaticScreener("fast", BLOCKING_SCORES))
+
+    flow.refused(PermissionDeniedError)
+
+    assert flow.claude.calls == []
+
+
+def test_blocked_request_writes_one_audit_record() -> None:
+    flow = pipeline(StaticScreener("fast", BLOCKING_SCORES))
+
+    flow.refused(PermissionDeniedError)
+
+    [record] = flow.audit.records
+    assert (record.decision, record.user_status) == (Decision.BLOCKED, UserStatus.WARNED)
+    assert record.error is not None
+    assert (record.error.status, record.error.type) == (403, "permission_error")
+    assert record.completion is None
+
+
+def test_blocked_request_enqueues_one_review_item_with_blocked_priority() -> None:
+    flow = pipeline(StaticScreener("fast", BLOCKING_SCORES))
+
+    flow.refused(PermissionDeniedError)
+
+    [item] = flow.review.items
+    assert (item.request_id, item.decision, item.categories) == (
+        REQUEST_ID,
+        Decision.BLOCKED,
+        [Category.WEAPONS_ILLEGAL_GOODS],
+    )
+    assert item.priority == PRIORITY_BLOCKED
+    assert item.s3_key == f"records/fake/{REQUEST_ID}.json"
+
+
+def test_blocked_request_is_still_refused_and_recorded_when_the_strike_cannot_be_written() -> None:
+    flow = pipeline(
+        StaticScreener("fast", BLOCKING_SCORES),
+        users=FakeUserStore(StrikeLadder(runtime_config().strike_ladder), fail_strikes=True),
+    )
+
+    refusal = flow.refused(PermissionDeniedError)
+
+    [record] = flow.audit.records
+    assert refusal.warden["user_status"] == "active"
+    assert record.notes == ["strike not recorded: strike write failed: fake"]
+
+
+# ------------------------------------------------------------------ suspended
+
+
+def suspended_pipeline() -> Pipeline:
+    flow = pipeline(StaticScreener("fast"))
+    flow.users.set_status(USER_HASH, UserStatus.SUSPENDED)
+    return flow
+
+
+def test_suspended_user_is_refused_before_screening_and_claude() -> None:
+    flow = suspended_pipeline()
+
+    refusal = flow.refused(PermissionDeniedError)
+
+    assert isinstance(flow.screener, StaticScreener)
+    assert flow.screener.texts == []
+    assert flow.claude.calls == []
+    assert refusal.warden == {
+        "request_id": REQUEST_ID,
+        "decision": "suspended",
+        "categories": [],
+        "user_status": "suspended",
+    }
+
+
+def test_suspended_users_refusal_is_audited_without_a_new_strike() -> None:
+    flow = suspended_pipeline()
+
+    flow.refused(PermissionDeniedError)
+
+    [record] = flow.audit.records
+    assert record.decision is Decision.SUSPENDED
+    assert flow.users.strike_calls == []
+
+
+# ------------------------------------------------------------------ screener failure
+
+
+def test_failing_screener_with_fail_mode_closed_is_unavailable_and_claude_is_not_called() -> None:
+    flow = pipeline(FailingScreener("moderator"), fail_mode=FailMode.CLOSED)
+
+    refusal = flow.refused(DependencyUnavailableError)
+
+    assert refusal.status == 503
+    assert refusal.warden["decision"] == "unavailable"
+    assert "moderator failed" in refusal.message
+    assert flow.claude.calls == []
+
+
+def test_failing_screener_with_fail_mode_closed_is_audited() -> None:
+    flow = pipeline(FailingScreener("moderator"), fail_mode=FailMode.CLOSED)
+
+    flow.refused(DependencyUnavailableError)
+
+    [record] = flow.audit.records
+    assert (record.decision, record.screening.unchecked) == (Decision.UNAVAILABLE, ["moderator"])
+
+
+def test_failing_screener_with_allow_and_flag_is_served_and_queued_as_unchecked() -> None:
+    # Given a screener that fails and a tenant that prefers serving to refusing
+    flow = pipeline(FailingScreener("moderator"), fail_mode=FailMode.ALLOW_AND_FLAG)
+
+    # When a request arrives
+    result = flow.serve()
+
+    # Then Claude's answer is served, and a reviewer is asked to look at what was not checked
+    assert result.body == claude_message()
+    [item] = flow.review.items
+    assert (item.decision, item.categories, item.priority) == (Decision.FLAGGED, [], PRIORITY_UNCHECKED)
+
+
+# ------------------------------------------------------------------ flagged
+
+
+def test_flagged_category_is_served_and_queued_for_review() -> None:
+    flow = pipeline(StaticScreener("fast", FLAGGING_SCORES))
+
+    result = flow.serve()
+
+    assert result.body == claude_message()
+    [item] = flow.review.items
+    assert (item.decision, item.categories, item.priority) == (
+        Decision.FLAGGED,
+        [Category.MISINFORMATION],
+        PRIORITY_FLAGGED,
+    )
+
+
+def test_flagged_request_adds_no_strike() -> None:
+    flow = pipeline(StaticScreener("fast", FLAGGING_SCORES))
+
+    flow.serve()
+
+    assert flow.users.strike_calls == []
+
+
+def test_a_review_queue_failure_does_not_fail_a_served_request() -> None:
+    flow = pipeline(StaticScreener("fast", FLAGGING_SCORES), review=RecordingReviewQueue(fail=True))
+
+    result = flow.serve()
+
+    assert result.body == claude_message()
+
+
+# ------------------------------------------------------------------ dependencies
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"), [(429, "rate_limit_error"), (529, "overloaded_error")], ids=["429", "529"]
+)
+def test_claude_error_propagates_with_the_request_id_header(status: int, error_type: str) -> None:
+    upstream = UpstreamError(status, error_type, "Claude: busy", headers={"retry-after": "2"})
+    flow = pipeline(claude=ScriptedClaude(upstream))
+
+    refusal = flow.refused(UpstreamError)
+
+    assert refusal is upstream
+    assert refusal.headers == {"retry-after": "2", HEADER_REQUEST_ID: REQUEST_ID}
+
+
+def test_claude_error_is_still_audited() -> None:
+    flow = pipeline(claude=ScriptedClaude(UpstreamError(529, "overloaded_error", "Claude: Overloaded")))
+
+    flow.refused(UpstreamError)
+
+    [record] = flow.audit.records
+    assert record.error is not None
+    assert record.error.model_dump() == {"status": 529, "type": "overloaded_error", "message": "Claude: Overloaded"}
+    assert record.completion is None
+
+
+def test_audit_store_failure_is_dependency_unavailable() -> None:
+    flow = pipeline(audit=RecordingAuditStore(fail=True))
+
+    refusal = flow.refused(DependencyUnavailableError)
+
+    assert refusal.status == 503
+    assert refusal.headers == {HEADER_REQUEST_ID: REQUEST_ID}
+
+
+def test_user_store_failure_is_dependency_unavailable_and_nothing_is_screened() -> None:
+    flow = pipeline(users=FakeUserStore(StrikeLadder(runtime_config().strike_ladder), fail_reads=True))
+
+    flow.refused(DependencyUnavailableError)
+
+    assert isinstance(flow.screener, StaticScreener)
+    assert flow.screener.texts == []
+
+
+def test_invalid_request_is_refused_with_the_request_id_header() -> None:
+    refusal = pipeline().refused(InvalidRequestError, stream=True)
+
+    assert refusal.headers == {HEADER_REQUEST_ID: REQUEST_ID}

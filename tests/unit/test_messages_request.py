@@ -1,0 +1,143 @@
+"""`parse_messages_request`: the Messages shape and the deployment's limits, refused with a clear 400 or 413."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from warden.config import RuntimeConfig
+from warden.domain.gateway import parse_messages_request
+from warden.errors import InvalidRequestError, RequestTooLargeError
+
+from tests.unit.fakes import MODEL, runtime_config
+
+CONFIG: RuntimeConfig = runtime_config(limits={"max_body_bytes": 2048, "max_messages": 3, "max_tokens": 1000})
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    """A valid request body, with top-level fields replaced (a value of None removes the field)."""
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "Hello"}],
+        "metadata": {"user_id": "end-user-1"},
+    }
+    request.update(overrides)
+    return {key: value for key, value in request.items() if value is not None}
+
+
+def encoded(request: dict[str, Any]) -> bytes:
+    return json.dumps(request).encode()
+
+
+def test_a_valid_request_is_parsed_and_its_payload_kept_for_passthrough() -> None:
+    raw = body(temperature=0.2, system="Be brief.")
+
+    request, payload = parse_messages_request(encoded(raw), CONFIG)
+
+    assert (request.model, request.metadata and request.metadata.user_id) == (MODEL, "end-user-1")
+    assert payload == raw
+
+
+def test_stream_false_is_accepted() -> None:
+    request, _ = parse_messages_request(encoded(body(stream=False)), CONFIG)
+
+    assert request.stream is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(b"", "request body is empty", id="empty"),
+        pytest.param(b"{not json", "request body is not valid JSON", id="invalid-json"),
+        pytest.param(b"\xff\xfe", "request body is not valid JSON", id="not-utf8"),
+        pytest.param(b"[1, 2]", "request body must be a JSON object", id="array"),
+        pytest.param(b'"hello"', "request body must be a JSON object", id="string"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_refused(raw: bytes, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        parse_messages_request(raw, CONFIG)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        pytest.param({"model": None}, "model", id="no-model"),
+        pytest.param({"max_tokens": "lots"}, "max_tokens", id="max-tokens-not-int"),
+        pytest.param({"max_tokens": 0}, "max_tokens", id="max-tokens-zero"),
+        pytest.param({"messages": "Hello"}, "messages", id="messages-not-list"),
+        pytest.param({"messages": []}, "messages", id="messages-empty"),
+        pytest.param({"messages": [{"role": "system", "content": "hi"}]}, "messages.0.role", id="bad-role"),
+        pytest.param({"messages": [{"role": "user", "content": []}]}, "messages.0.content", id="empty-content"),
+        pytest.param(
+            {"messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages.0.content", id="no-text"
+        ),
+        pytest.param({"metadata": {"user_id": 42}}, "metadata.user_id", id="user-id-not-string"),
+    ],
+)
+def test_wrong_shapes_are_refused_naming_the_field(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRequestError, match=rf"^{field}"):
+        parse_messages_request(encoded(body(**overrides)), CONFIG)
+
+
+def test_streaming_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(InvalidRequestError, match="streaming is not yet supported"):
+        parse_messages_request(encoded(body(stream=True)), CONFIG)
+
+
+def test_a_model_not_enabled_on_the_gateway_is_refused_by_name() -> None:
+    with pytest.raises(
+        InvalidRequestError, match=rf"'claude-unknown-1' is not enabled on this gateway; use one of: {MODEL}"
+    ):
+        parse_messages_request(encoded(body(model="claude-unknown-1")), CONFIG)
+
+
+def test_max_tokens_over_the_limit_is_refused() -> None:
+    with pytest.raises(InvalidRequestError, match="max_tokens: 1001 exceeds this gateway's limit of 1000"):
+        parse_messages_request(encoded(body(max_tokens=1001)), CONFIG)
+
+
+def test_max_tokens_at_the_limit_is_accepted() -> None:
+    request, _ = parse_messages_request(encoded(body(max_tokens=1000)), CONFIG)
+
+    assert request.max_tokens == 1000
+
+
+def test_too_many_messages_are_refused() -> None:
+    turns = [{"role": role, "content": "hi"} for role in ("user", "assistant", "user", "assistant")]
+
+    with pytest.raises(InvalidRequestError, match="4 messages exceed this gateway's limit of 3"):
+        parse_messages_request(encoded(body(messages=turns)), CONFIG)
+
+
+def test_a_conversation_must_start_with_a_user_turn() -> None:
+    with pytest.raises(InvalidRequestError, match="first message must use the 'user' role"):
+        parse_messages_request(encoded(body(messages=[{"role": "assistant", "content": "hi"}])), CONFIG)
+
+
+def test_an_oversize_body_is_refused_as_too_large() -> None:
+    raw = encoded(body(messages=[{"role": "user", "content": "a" * 2048}]))
+
+    with pytest.raises(RequestTooLargeError) as caught:
+        parse_messages_request(raw, CONFIG)
+
+    assert caught.value.status == 413
+
+
+def test_size_is_checked_before_parsing() -> None:
+    # An oversize body is refused without being parsed: garbage of that size is a 413, not a 400.
+    with pytest.raises(RequestTooLargeError):
+        parse_messages_request(b"x" * 2049, CONFIG)
+
+
+@pytest.mark.parametrize("metadata", [None, {}, {"user_id": None}], ids=["no-metadata", "empty", "null-user-id"])
+def test_a_request_without_metadata_user_id_is_refused(metadata: dict[str, Any] | None) -> None:
+    raw = body()
+    raw.pop("metadata")
+    if metadata is not None:
+        raw["metadata"] = metadata
+
+    with pytest.raises(InvalidRequestError, match=r"metadata\.user_id is required"):
+        parse_messages_request(encoded(raw), CONFIG)

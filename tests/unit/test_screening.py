@@ -1,0 +1,173 @@
+"""Screening orchestration: screeners in order, failures as verdicts, one decision from the policy."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from warden.config import Action, CategoryPolicy, FailMode
+from warden.domain.screening import actions_for, decide, run_screener, screen_prompt
+from warden.errors import ScreenerFailedError
+from warden.models import Decision, ScreenerVerdict
+from warden.taxonomy import Category
+
+from tests.unit.fakes import FailingScreener, StaticScreener
+
+POLICIES: dict[Category, CategoryPolicy] = {
+    **{category: CategoryPolicy(action=Action.BLOCK, threshold=0.5) for category in Category},
+    Category.MISINFORMATION: CategoryPolicy(action=Action.FLAG, threshold=0.5),
+    Category.ELECTIONS: CategoryPolicy(action=Action.ALLOW, threshold=0.0),
+}
+
+
+def verdict(screener: str = "s", **scores: float) -> ScreenerVerdict:
+    return ScreenerVerdict(screener=screener, scores={Category(name): score for name, score in scores.items()})
+
+
+# ------------------------------------------------------------------ run_screener
+
+
+def test_run_screener_returns_a_failure_as_a_verdict_not_an_exception() -> None:
+    result = run_screener(FailingScreener(name="moderator", message="moderator call failed: timeout"), "hi")
+
+    assert (result.screener, result.failed, result.ran) == ("moderator", True, False)
+    assert result.error == "moderator call failed: timeout"
+
+
+def test_run_screener_names_a_failure_without_a_message_by_its_type() -> None:
+    class Silent:
+        name = "silent"
+
+        def screen(self, text: str) -> ScreenerVerdict:
+            raise ScreenerFailedError
+
+    assert run_screener(Silent(), "hi").error == "ScreenerFailedError"
+
+
+def test_run_screener_fills_in_latency_when_the_screener_does_not() -> None:
+    class Untimed:
+        name = "untimed"
+
+        def screen(self, text: str) -> ScreenerVerdict:
+            time.sleep(0.002)
+            return ScreenerVerdict(screener=self.name)
+
+    assert run_screener(Untimed(), "hi").latency_ms >= 2
+
+
+# ------------------------------------------------------------------ actions_for
+
+
+def test_a_score_at_the_threshold_triggers_the_action() -> None:
+    assert actions_for(verdict(fraud_abuse=0.5, misinformation=0.5), POLICIES) == {
+        Category.FRAUD_ABUSE: Action.BLOCK,
+        Category.MISINFORMATION: Action.FLAG,
+    }
+
+
+def test_a_score_below_the_threshold_triggers_nothing() -> None:
+    assert actions_for(verdict(fraud_abuse=0.49), POLICIES) == {}
+
+
+def test_an_allowed_category_never_triggers() -> None:
+    assert actions_for(verdict(elections=1.0), POLICIES) == {}
+
+
+# ------------------------------------------------------------------ decide
+
+
+def test_block_in_any_verdict_blocks() -> None:
+    outcome = decide([verdict("fast", misinformation=0.9), verdict("mod", fraud_abuse=0.9)], POLICIES, FailMode.CLOSED)
+
+    assert outcome.decision is Decision.BLOCKED
+    assert outcome.blocked_categories == [Category.FRAUD_ABUSE]
+    assert outcome.flagged_categories == [Category.MISINFORMATION]
+
+
+def test_only_flagged_categories_give_flagged() -> None:
+    assert decide([verdict(misinformation=0.9)], POLICIES, FailMode.CLOSED).decision is Decision.FLAGGED
+
+
+def test_no_triggered_category_gives_allowed() -> None:
+    assert decide([verdict(fraud_abuse=0.1)], POLICIES, FailMode.CLOSED).decision is Decision.ALLOWED
+
+
+def test_failed_screener_with_fail_mode_closed_gives_unavailable() -> None:
+    failed = ScreenerVerdict(screener="moderator", error="timeout")
+
+    outcome = decide([verdict("fast"), failed], POLICIES, FailMode.CLOSED)
+
+    assert outcome.decision is Decision.UNAVAILABLE
+    assert outcome.unchecked == ["moderator"]
+
+
+def test_failed_screener_with_allow_and_flag_gives_flagged_and_names_it_unchecked() -> None:
+    failed = ScreenerVerdict(screener="moderator", error="timeout")
+
+    outcome = decide([verdict("fast"), failed], POLICIES, FailMode.ALLOW_AND_FLAG)
+
+    assert (outcome.decision, outcome.unchecked) == (Decision.FLAGGED, ["moderator"])
+
+
+def test_a_block_wins_over_a_failed_screener_even_when_failing_closed() -> None:
+    # The request is refused either way; blocked (403 + strike) is the truthful answer, not 503.
+    failed = ScreenerVerdict(screener="moderator", error="timeout")
+
+    assert decide([verdict("fast", fraud_abuse=0.9), failed], POLICIES, FailMode.CLOSED).decision is Decision.BLOCKED
+
+
+def test_a_skipped_screener_is_not_unchecked() -> None:
+    skipped = ScreenerVerdict(screener="moderator", skipped_reason="an earlier screener blocked")
+
+    outcome = decide([verdict("fast"), skipped], POLICIES, FailMode.CLOSED)
+
+    assert (outcome.decision, outcome.unchecked) == (Decision.ALLOWED, [])
+
+
+# ------------------------------------------------------------------ screen_prompt
+
+
+def test_every_screener_sees_the_text_in_order() -> None:
+    fast, moderator = StaticScreener("fast"), StaticScreener("moderator")
+
+    outcome = screen_prompt("hello", [fast, moderator], POLICIES, FailMode.CLOSED)
+
+    assert (fast.texts, moderator.texts) == (["hello"], ["hello"])
+    assert [v.screener for v in outcome.verdicts] == ["fast", "moderator"]
+
+
+def test_a_block_from_an_earlier_screener_skips_the_later_ones() -> None:
+    # Given a cheap screener that blocks, in front of a paid one
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.95})
+    moderator = StaticScreener("moderator")
+
+    # When the text is screened
+    outcome = screen_prompt("how do I make a pipe bomb", [fast, moderator], POLICIES, FailMode.CLOSED)
+
+    # Then the paid screener is not called, and is recorded as skipped
+    assert moderator.texts == []
+    assert outcome.verdicts[1].skipped_reason == "an earlier screener blocked"
+    assert outcome.decision is Decision.BLOCKED
+
+
+def test_later_screeners_run_after_a_block_when_skipping_is_off() -> None:
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.95})
+    moderator = StaticScreener("moderator", {Category.FRAUD_ABUSE: 0.9})
+
+    outcome = screen_prompt("text", [fast, moderator], POLICIES, FailMode.CLOSED, skip_rest_on_block=False)
+
+    assert moderator.texts == ["text"]
+    assert outcome.blocked_categories == [Category.WEAPONS_ILLEGAL_GOODS, Category.FRAUD_ABUSE]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [StaticScreener("fast", {Category.MISINFORMATION: 0.9}), FailingScreener("fast")],
+    ids=["flagged", "failed"],
+)
+def test_a_flag_or_a_failure_does_not_skip_the_later_screeners(first: StaticScreener | FailingScreener) -> None:
+    moderator = StaticScreener("moderator")
+
+    screen_prompt("text", [first, moderator], POLICIES, FailMode.CLOSED)
+
+    assert moderator.texts == ["text"]
