@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from warden.taxonomy import Category
 
@@ -43,12 +43,13 @@ class MessagesRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: Annotated[str, Field(min_length=1, max_length=200)]
-    max_tokens: Annotated[int, Field(ge=1)]
+    model: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    # Strict: what is validated must be what Claude receives ("100" or true would pass here and fail there).
+    max_tokens: Annotated[StrictInt, Field(ge=1)]
     messages: Annotated[list[InputMessage], Field(min_length=1)]
     system: str | list[dict[str, Any]] | None = None
     metadata: RequestMetadata | None = None
-    stream: bool | None = None
+    stream: StrictBool | None = None
 
 
 def _text_of(content: str | list[dict[str, Any]]) -> list[str]:
@@ -162,7 +163,8 @@ class TenantStatus(StrEnum):
 class Tenant(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    tenant_id: str
+    # No ":" — the user hash joins tenant and user id with one, so "a:b"+"c" must not equal "a"+"b:c".
+    tenant_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     name: str
     status: TenantStatus = TenantStatus.ACTIVE
     # The API Gateway API key value tying this tenant to a usage plan (throttling and metering).

@@ -64,11 +64,6 @@ def test_verdict_names_the_fast_screener() -> None:
     assert FastTierScreener().screen("hello").screener == "fast"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fast_tier.py:91: the violence verb alternation has no word boundary, so 'kill' matches inside "
-    "'skills', 'stab' inside 'establish' and 'shoot' inside 'troubleshoot' (0.85 violence_hate: a block)",
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -81,11 +76,6 @@ def test_a_violent_verb_inside_a_longer_word_is_not_a_threat(text: str) -> None:
     assert flagged(text) == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known false positives of the proximity rules: 'make ... bomb' and 'kill ... a child' match whatever "
-    "the object is (a bath bomb, a child process); left for the fast-tier rebuild",
-)
 @pytest.mark.parametrize("text", ["How do I make a bath bomb?", "How do I kill a child process in Linux?"])
 def test_benign_requests_phrased_as_how_to_are_not_flagged(text: str) -> None:
     assert flagged(text) == set()

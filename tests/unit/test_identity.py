@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from warden.domain.identity import hash_api_key, hash_user_id
+from warden.models import Tenant
 
 KEY = b"test-key"
 
@@ -36,3 +38,10 @@ def test_empty_key_is_refused() -> None:
 def test_api_key_hash_is_sha256_hex() -> None:
     # Known answer from `printf 'sk-warden-abc' | sha256sum`: the tenants table is keyed by it.
     assert hash_api_key("sk-warden-abc") == "7588e437c1740325c8883ab350f1a7f5e1a3720044a283b2eee05fc0a95ed95f"
+
+
+def test_tenant_ids_cannot_contain_the_hash_separator() -> None:
+    # "a:b" + "c" and "a" + "b:c" would otherwise hash to the same user.
+    with pytest.raises(ValidationError):
+        Tenant(tenant_id="a:b", name="x")
+    assert Tenant(tenant_id="acme-prod_1", name="Acme").tenant_id == "acme-prod_1"

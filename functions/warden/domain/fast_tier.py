@@ -21,7 +21,7 @@ _NEAR = r"[^.?!\n]{0,60}?"  # within the same sentence, a few words apart
 _MAKE = r"(?:make|making|build|building|construct|assemble|create|creating|manufacture|synthesi[sz]e|produce|cook|brew|craft|3d[- ]print|obtain|acquire|buy|get hold of)"
 _WRITE = r"(?:write|writing|draft|compose|create|generate|produce|craft|design|develop|code|program|make)"
 _HOWTO = r"(?:how (?:do|can|would|could|should|might) (?:i|you|we|one|someone|a person)|how to|ways? to|best way to|steps? to|instructions? (?:for|to|on)|guide (?:to|for|on)|tutorial|teach me|show me how|explain how|tell me how)"
-_PERSON = r"(?:someone|somebody|a person|people|my (?:wife|husband|partner|boss|neighbou?r|teacher|classmate|coworker|co-worker|family|mother|father|ex|sister|brother)|a (?:crowd|politician|judge|police officer|cop)|the (?:president|prime minister|senator|mayor)|civilians|students|children|kids|a child|jews|muslims|christians|immigrants|black people|gay people)"
+_PERSON = r"(?:someone|somebody|a person|people|my (?:wife|husband|partner|boss|neighbou?r|teacher|classmate|coworker|co-worker|family|mother|father|ex|sister|brother)|a (?:crowd|politician|judge|police officer|cop)|the (?:president|prime minister|senator|mayor)|civilians|students|children(?! process)|kids|a child(?! process)|jews|muslims|christians|immigrants|black people|gay people)"
 
 _RULES: dict[Category, tuple[tuple[str, float], ...]] = {
     Category.CHILD_SAFETY: (
@@ -52,7 +52,7 @@ _RULES: dict[Category, tuple[tuple[str, float], ...]] = {
         (
             _MAKE
             + _NEAR
-            + r"(?:bomb|explosive|ied\b|detonator|grenade|napalm|thermite|molotov|pipe ?bomb|pressure cooker bomb|tatp|c-?4\b)",
+            + r"(?:(?<!bath )(?<!photo )bomb|explosive|ied\b|detonator|grenade|napalm|thermite|molotov|pipe ?bomb|pressure cooker bomb|tatp|c-?4\b)",
             0.95,
         ),
         (
@@ -88,7 +88,7 @@ _RULES: dict[Category, tuple[tuple[str, float], ...]] = {
     ),
     Category.VIOLENCE_HATE: (
         (
-            r"(?:kill|murder|assassinate|shoot|stab|strangle|poison|behead|execute|massacre|hurt|injure|maim)"
+            r"(?:kill|murder|assassinate|shoot|stab|strangle|poison|behead|execute|massacre|hurt|injure|maim)(?:s|ed|ing)?\b"
             + _NEAR
             + _PERSON,
             0.85,
@@ -386,7 +386,8 @@ _RULES: dict[Category, tuple[tuple[str, float], ...]] = {
 
 
 def _compile(rules: tuple[tuple[str, float], ...]) -> tuple[tuple[re.Pattern[str], float], ...]:
-    return tuple((re.compile(pattern), score) for pattern, score in rules)
+    # Every rule starts at a word boundary, so "kill" never matches inside "skills" nor "stab" in "establish".
+    return tuple((re.compile(r"\b" + pattern), score) for pattern, score in rules)
 
 
 _COMPILED: dict[Category, tuple[tuple[re.Pattern[str], float], ...]] = {

@@ -6,6 +6,7 @@ Plain Python: every outside system arrives as a collaborator (see `warden.domain
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from warden.models import (
     UserStatus,
     end_user_text,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -204,7 +207,7 @@ class _Request:
             self.deps.review.enqueue(item)
         except StorageError as error:
             # The audit record (decision flagged/blocked) is already stored, so the item can be rebuilt from it.
-            self.notes.append(f"review item not queued: {error}")
+            logger.error("review item not queued", extra={"warden_request_id": self.request_id, "error": str(error)})
 
 
 def serve_messages(raw_body: bytes, tenant_id: str, request_id: str, deps: GatewayDeps) -> MessagesResult:

@@ -7,6 +7,7 @@ accepted through a forced tool call whose input is validated — free text from 
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -18,6 +19,8 @@ from warden.taxonomy import DESCRIPTIONS, Category
 TOOL_NAME = "record_policy_verdict"
 _OPEN = "<end_user_text>"
 _CLOSE = "</end_user_text>"
+# Any spelling a model might read as the delimiter: case, spaces, a slash in either place.
+_DELIMITER_LOOKALIKE = re.compile(r"<\s*(/?)\s*end_user_text\s*(/?)\s*>", re.IGNORECASE)
 
 
 def _policy_prompt() -> str:
@@ -73,7 +76,7 @@ VERDICT_TOOL: dict[str, Any] = {
 
 def wrap_user_text(text: str) -> str:
     """Delimit the text so it cannot close the delimiter itself."""
-    defused = text.replace(_CLOSE, "</end_user_text_>").replace(_OPEN, "<end_user_text_>")
+    defused = _DELIMITER_LOOKALIKE.sub(r"<\1end_user_text_>", text)
     return f"{_OPEN}\n{defused}\n{_CLOSE}\n\nClassify the text above with the {TOOL_NAME} tool."
 
 
@@ -92,7 +95,10 @@ def moderation_request(model: str, text: str, max_tokens: int = 400) -> dict[str
 
 def parse_verdict(body: dict[str, Any]) -> dict[Category, float]:
     """Scores from the forced tool call; anything else is malformed output and fails the screener."""
-    calls = [block for block in body.get("content") or [] if block.get("type") == "tool_use"]
+    content = body.get("content")
+    if not isinstance(content, list):
+        raise ScreenerFailedError("moderator reply has no content list")
+    calls = [block for block in content if isinstance(block, dict) and block.get("type") == "tool_use"]
     call = next((block for block in calls if block.get("name") == TOOL_NAME), None)
     if call is None or not isinstance(call.get("input"), dict):
         raise ScreenerFailedError("moderator returned no verdict tool call")
