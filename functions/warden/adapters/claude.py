@@ -1,7 +1,9 @@
 """Claude, direct (Anthropic API) or on Amazon Bedrock, through the official anthropic SDK.
 
 Both clients post the Messages body as it came (with the hashed user id) and return Claude's Message JSON
-as it arrived. The SDK is imported on first use, not at module import: it is the heaviest import of the
+as it arrived. They do not retry: Claude's 429/529/5xx reach the app with their status and `retry-after`,
+and the app's own SDK retries with its backoff; a retry here too would multiply load and could outlast
+API Gateway's 29-second integration timeout. The SDK is imported on first use, not at module import: it is the heaviest import of the
 gateway and the cold start should not pay for it before the first request needs it.
 """
 
@@ -101,7 +103,7 @@ class AnthropicClaude(_SdkClaude):
         api_key: Callable[[], str],
         base_url: str | None = None,
         timeout_seconds: float = 25.0,
-        max_retries: int = 1,
+        max_retries: int = 0,
     ):
         super().__init__(timeout_seconds, max_retries)
         self.api_key = api_key
@@ -126,7 +128,7 @@ class BedrockClaude(_SdkClaude):
         region: str | None = None,
         base_url: str | None = None,
         timeout_seconds: float = 25.0,
-        max_retries: int = 1,
+        max_retries: int = 0,
     ):
         super().__init__(timeout_seconds, max_retries)
         self.model_map = dict(model_map)
