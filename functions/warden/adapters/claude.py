@@ -3,8 +3,10 @@
 Both clients post the Messages body as it came (with the hashed user id) and return Claude's Message JSON
 as it arrived. They do not retry: Claude's 429/529/5xx reach the app with their status and `retry-after`,
 and the app's own SDK retries with its backoff; a retry here too would multiply load and could outlast
-API Gateway's 29-second integration timeout. The SDK is imported on first use, not at module import: it is the heaviest import of the
-gateway and the cold start should not pay for it before the first request needs it.
+API Gateway's 29-second integration timeout.
+
+The SDK is imported on first use, not at module import: it is the heaviest import of the gateway, and the
+cold start should not pay for it before the first request needs it.
 """
 
 from __future__ import annotations
