@@ -89,6 +89,21 @@ def aws(fake_claude: FakeAnthropic, warden_config: WardenConfig) -> Iterator[Aws
         os.environ.update(saved)
 
 
+@pytest.fixture(scope="session")
+def sqs(aws: AwsStack) -> Any:
+    return aws.client("sqs")
+
+
+@pytest.fixture(scope="session")
+def s3(aws: AwsStack) -> Any:
+    return aws.client("s3")
+
+
+@pytest.fixture(scope="session")
+def dynamodb(aws: AwsStack) -> Any:
+    return aws.client("dynamodb")
+
+
 def _clear_caches() -> None:
     """Forget per-container state (settings, clients, wiring) so a test's environment takes effect."""
     from warden import settings

@@ -24,16 +24,6 @@ from tests.integration.helpers import drain_queue, messages_event, queue_arn, re
 MISSING_BUCKET = "bucket-that-does-not-exist"
 
 
-@pytest.fixture(scope="module")
-def sqs(aws: AwsStack) -> Any:
-    return aws.client("sqs")
-
-
-@pytest.fixture(scope="module")
-def s3(aws: AwsStack) -> Any:
-    return aws.client("s3")
-
-
 @pytest.fixture
 def fallback_queue(aws: AwsStack, sqs: Any) -> str:
     """The audit fallback queue, empty at the start of the test."""

@@ -45,16 +45,6 @@ def item_of(event: dict[str, Any], index: int = 0) -> dict[str, Any]:
     return item
 
 
-@pytest.fixture(scope="module")
-def dynamodb(aws: AwsStack) -> Any:
-    return aws.client("dynamodb")
-
-
-@pytest.fixture(scope="module")
-def sqs(aws: AwsStack) -> Any:
-    return aws.client("sqs")
-
-
 @pytest.fixture
 def review_handler(aws: AwsStack, environment: Callable[..., None]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     from review.handler import lambda_handler
