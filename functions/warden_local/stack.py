@@ -105,6 +105,8 @@ class LocalStack:
         if self.settings.anthropic_base_url:
             env[c.ENV_ANTHROPIC_BASE_URL] = self.settings.anthropic_base_url
         env["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
+        # No CloudWatch here: the metrics' EMF lines would only clutter the console (set it to false to see them).
+        env["POWERTOOLS_METRICS_DISABLED"] = os.environ.get("POWERTOOLS_METRICS_DISABLED", "true")
         env.update(self.settings.extra_env)
         os.environ.update(env)
 
