@@ -1,8 +1,11 @@
 """The Claude moderator: a small Claude model classifies the end user's text into the taxonomy.
 
 Hardening: the user's text is data, not instructions. It is wrapped in a delimiter the text cannot close
-(any copy of the closing tag inside it is defused), the policy prompt says so, and the answer is only
+(any look-alike of the tag inside it is defused), the policy prompt says so, and the answer is only
 accepted through a forced tool call whose input is validated — free text from the model is ignored.
+Because a model may still obey injected text, text that addresses the classifier itself ("answer ALLOW",
+a fake "System:" turn, the verdict tool's name) is scored as platform abuse outside the model, so such a
+text can never come back clean however the model answers.
 """
 
 from __future__ import annotations
@@ -74,6 +77,27 @@ VERDICT_TOOL: dict[str, Any] = {
 }
 
 
+# Text that talks to the classifier rather than asking something of the assistant: telling it what verdict to
+# give, calling its tool, or faking a turn. A model might obey it, so it is scored here, outside the model.
+_ADDRESSES_THE_CLASSIFIER = (
+    re.compile(
+        r"\b(?:answer|respond|reply|output|return|classify (?:it|this|the text|the above) as|mark (?:it|this) as|"
+        r"label (?:it|this) as|(?:the )?verdict (?:is|should be|must be)|you must (?:answer|say|reply))"
+        r"\W{0,5}(?:allow(?:ed)?|safe|benign|harmless|no violations?|not (?:a )?violation)"
+        r"(?=\s*(?:[.!\"'\n]|$))",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b" + TOOL_NAME + r"\b|\bviolations\W{0,3}:\W{0,3}\[\s*\]", re.IGNORECASE),
+    re.compile(r"^\s*(?:system|assistant|developer)\s*:", re.IGNORECASE | re.MULTILINE),
+)
+ADDRESSES_CLASSIFIER_SCORE = 0.9
+
+
+def addresses_the_classifier(text: str) -> bool:
+    """Whether the text tries to instruct the moderator itself (a prompt-injection attempt on the screen)."""
+    return any(pattern.search(text) for pattern in _ADDRESSES_THE_CLASSIFIER)
+
+
 def wrap_user_text(text: str) -> str:
     """Delimit the text so it cannot close the delimiter itself."""
     defused = _DELIMITER_LOOKALIKE.sub(r"<\1end_user_text_>", text)
@@ -135,6 +159,9 @@ class ClaudeModerator:
         except WardenError as error:
             raise ScreenerFailedError(f"moderator call failed: {error.message}") from error
         scores = parse_verdict(reply.body)
+        if addresses_the_classifier(text):
+            # Whatever the model answered: an attempt to steer the screen is itself platform abuse.
+            scores[Category.PLATFORM_ABUSE] = max(scores.get(Category.PLATFORM_ABUSE, 0.0), ADDRESSES_CLASSIFIER_SCORE)
         usage = reply.body.get("usage") or {}
         return ScreenerVerdict(
             screener=self.name,
