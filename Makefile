@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint typecheck unit integration infrastructure e2e synth deploy bench format clean
+.PHONY: install run test lint typecheck unit integration infrastructure e2e synth deploy bench format clean fast-tier eval
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ deploy: install
 
 bench: install
 	$(PY) -m benchmarks
+
+# Rebuild the fast tier model (functions/warden/data/) from the project's examples and ../shared/eval/dev.
+fast-tier: $(STAMP)
+	$(PY) -m warden_build.fast_tier --eval-dir ../shared/eval/dev
+
+# Recall, false-positive rate and latency of the offline tiers on the dev sets.
+eval: $(STAMP)
+	$(VENV)/bin/warden eval ../shared/eval/dev/*.jsonl
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

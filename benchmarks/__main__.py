@@ -6,13 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import cold_import, gateway_overhead
+from benchmarks import cold_import, fast_tier, gateway_overhead, moderator_tokens
 
 
 def main() -> int:
     results = {
         "gateway_overhead": gateway_overhead.run(),
         "cold_import": cold_import.run(),
+        "fast_tier": fast_tier.run(),
+        "moderator_tokens": moderator_tokens.run(),
     }
     Path(".bench").mkdir(exist_ok=True)
     Path(".bench/results.json").write_text(json.dumps(results, indent=2))

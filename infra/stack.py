@@ -12,6 +12,7 @@ from warden.config import WardenConfig
 from infra.constructs.api import WardenApi
 from infra.constructs.audit_storage import AuditStorage
 from infra.constructs.functions import AUDIT_DRAIN, REVIEW, WardenFunctions, queue_visibility_timeout
+from infra.constructs.guardrail import ScreeningGuardrail
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.review_pipeline import ReviewPipeline
 from infra.constructs.secrets import PUT_ANTHROPIC_KEY_COMMAND, Secrets
@@ -42,6 +43,10 @@ class WardenStack(Stack):
             review=self.review,
             secrets=self.secrets,
         )
+        self.guardrail: ScreeningGuardrail | None = None
+        if config.guardrails.enabled:
+            self.guardrail = ScreeningGuardrail(self, "Guardrail", config=config.guardrails)
+            self.guardrail.attach_to(self.functions.gateway.function)
         self.api = WardenApi(
             self,
             "Api",

@@ -13,7 +13,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from warden.api_errors import anthropic_error_body, error_response
-from warden.constants import AUTH_CONTEXT_TENANT_ID, HEADER_REQUEST_ID
+from warden.config import DEFAULT_PROFILE
+from warden.constants import AUTH_CONTEXT_PROFILE, AUTH_CONTEXT_TENANT_ID, HEADER_REQUEST_ID
 from warden.domain.gateway import serve_messages
 from warden.domain.standing import user_standing
 from warden.errors import AuthenticationError, DependencyUnavailableError, StorageError, WardenError
@@ -36,6 +37,11 @@ def _tenant_id() -> str:
     return str(tenant_id)
 
 
+def _profile() -> str:
+    """The tenant's screening profile from the authorizer (older cached authorizer answers carry none)."""
+    return str(app.current_event.request_context.authorizer.get(AUTH_CONTEXT_PROFILE) or DEFAULT_PROFILE)
+
+
 def _request_id() -> str:
     request_id: str = app.context.setdefault("warden_request_id", new_request_id())
     return request_id
@@ -52,7 +58,7 @@ def create_message() -> Response[str]:
     tenant_id = _tenant_id()
     logger.append_keys(warden_request_id=request_id, tenant_id=tenant_id)
     raw = app.current_event.decoded_body or ""
-    result = serve_messages(raw.encode(), tenant_id, request_id, wiring.gateway_deps())
+    result = serve_messages(raw.encode(), tenant_id, request_id, wiring.gateway_deps(), profile=_profile())
     metrics.add_metric(name="RequestsServed", unit=MetricUnit.Count, value=1)
     return _json_response(200, result.body, result.headers)
 

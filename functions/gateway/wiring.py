@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import cache
 
 from warden.adapters.audit_store import S3AuditStore
 from warden.adapters.claude import AnthropicClaude, BedrockClaude, StandInClaude
+from warden.adapters.guardrails import BedrockGuardrailScreener
 from warden.adapters.review_queue import SqsReviewQueue
 from warden.adapters.secrets import secret_string
 from warden.adapters.user_store import DynamoUserStore
@@ -32,6 +34,14 @@ def _claude(settings: GatewaySettings) -> ClaudeClient:
     return StandInClaude()
 
 
+def _guardrail_screener(settings: GatewaySettings) -> BedrockGuardrailScreener:
+    if not (settings.guardrail_id and settings.guardrail_version):
+        raise ValueError("screening lists 'guardrails' but WARDEN_GUARDRAIL_ID / WARDEN_GUARDRAIL_VERSION are not set")
+    return BedrockGuardrailScreener(
+        settings.guardrail_id, settings.guardrail_version, settings.guardrail_topic_categories
+    )
+
+
 def _screeners(settings: GatewaySettings, claude: ClaudeClient) -> list[Screener]:
     screening = settings.config.screening
     screeners: list[Screener] = []
@@ -43,6 +53,8 @@ def _screeners(settings: GatewaySettings, claude: ClaudeClient) -> list[Screener
             screeners.append(
                 ClaudeModerator(claude, settings.config.models.moderator, screening.moderator_timeout_seconds)
             )
+        elif name is ScreenerName.GUARDRAILS and settings.config.provider is not Provider.STANDIN:
+            screeners.append(_guardrail_screener(settings))
     return screeners
 
 
@@ -55,6 +67,17 @@ def user_store() -> DynamoUserStore:
 @cache
 def user_hash_key() -> bytes:
     return secret_string(gateway_settings().user_hash_secret_arn).encode()
+
+
+# The screeners that call out (moderator, guardrails) run side by side; one Lambda container serves one
+# request at a time, so a few threads cover them, and the local stack's concurrent requests just queue.
+SCREENER_THREADS = 4
+
+
+@cache
+def screener_executor() -> Executor:
+    """One thread pool per container (stateless, so it outlives the settings-derived objects)."""
+    return ThreadPoolExecutor(max_workers=SCREENER_THREADS, thread_name_prefix="warden-screener")
 
 
 @cache
@@ -70,4 +93,5 @@ def gateway_deps() -> GatewayDeps:
         audit=S3AuditStore(settings.audit_bucket, settings.audit_fallback_queue_url),
         review=SqsReviewQueue(settings.review_queue_url),
         provider_label=settings.config.provider.value,
+        executor=screener_executor(),
     )

@@ -7,10 +7,11 @@ settings parse with the same model (invalid configuration fails cold start, neve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from warden.taxonomy import CATEGORY_IDS, Category
 
@@ -42,6 +43,7 @@ class FailMode(StrEnum):
 class ScreenerName(StrEnum):
     FAST = "fast"
     MODERATOR = "moderator"
+    GUARDRAILS = "guardrails"
 
 
 class _Strict(BaseModel):
@@ -57,12 +59,31 @@ def _default_category_policies() -> dict[Category, CategoryPolicy]:
     return {category: CategoryPolicy(action=Action.BLOCK, threshold=0.5) for category in Category}
 
 
+# The profile a tenant without one gets: the top-level `screening` settings themselves.
+DEFAULT_PROFILE = "default"
+ProfileName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class ScreeningProfile(_Strict):
+    """A named variation of the default screening policy; tenants opt in through their `profile`."""
+
+    # Only the categories that differ from `screening.categories`.
+    categories: dict[Category, CategoryPolicy] = Field(default_factory=dict)
+    # None inherits the top-level setting.
+    shadow: bool | None = None
+    output_screening: bool | None = None
+
+
 class ScreeningConfig(_Strict):
     screeners: tuple[ScreenerName, ...] = (ScreenerName.FAST, ScreenerName.MODERATOR)
     categories: dict[Category, CategoryPolicy] = Field(default_factory=_default_category_policies)
     # A block from the fast tier is confident enough to skip the (paid) moderator call.
     skip_moderator_on_fast_block: bool = True
     moderator_timeout_seconds: Annotated[float, Field(gt=0, le=20)] = 8.0
+    # The default profile's modes: record verdicts without acting on them; screen Claude's answers too.
+    shadow: bool = False
+    output_screening: bool = False
+    profiles: dict[ProfileName, ScreeningProfile] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _every_category_has_a_policy(self) -> Self:
@@ -71,7 +92,111 @@ class ScreeningConfig(_Strict):
             raise ValueError(f"screening.categories is missing a policy for: {', '.join(missing)}")
         if not self.screeners:
             raise ValueError("screening.screeners must name at least one screener")
+        if DEFAULT_PROFILE in self.profiles:
+            raise ValueError(
+                f"screening.profiles must not define '{DEFAULT_PROFILE}': the top-level screening settings are it"
+            )
         return self
+
+    def has_profile(self, name: str) -> bool:
+        return name == DEFAULT_PROFILE or name in self.profiles
+
+    def require_profile(self, name: str) -> str:
+        """Check a tenant's profile name against the configuration (tenant creation); return it."""
+        if not self.has_profile(name):
+            known = ", ".join([DEFAULT_PROFILE, *self.profiles])
+            raise InvalidConfigurationError(f"screening profile '{name}' is not configured; known profiles: {known}")
+        return name
+
+
+class GuardrailFilter(StrEnum):
+    """Amazon Bedrock Guardrails content filter types."""
+
+    HATE = "HATE"
+    INSULTS = "INSULTS"
+    SEXUAL = "SEXUAL"
+    VIOLENCE = "VIOLENCE"
+    MISCONDUCT = "MISCONDUCT"
+    PROMPT_ATTACK = "PROMPT_ATTACK"
+
+
+class GuardrailStrength(StrEnum):
+    """How aggressively a guardrail filter intervenes (NONE switches the filter off)."""
+
+    NONE = "NONE"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+def _default_guardrail_filters() -> dict[GuardrailFilter, GuardrailStrength]:
+    # Violence and insults one step lower: the policy allows fiction with violence and heated (not abusive) talk.
+    return {
+        GuardrailFilter.HATE: GuardrailStrength.HIGH,
+        GuardrailFilter.INSULTS: GuardrailStrength.MEDIUM,
+        GuardrailFilter.SEXUAL: GuardrailStrength.HIGH,
+        GuardrailFilter.VIOLENCE: GuardrailStrength.MEDIUM,
+        GuardrailFilter.MISCONDUCT: GuardrailStrength.HIGH,
+        GuardrailFilter.PROMPT_ATTACK: GuardrailStrength.HIGH,
+    }
+
+
+class GuardrailTopic(_Strict):
+    """A denied topic of the guardrail and the Warden category its findings count towards."""
+
+    # Bedrock's limits on topic names, definitions and examples.
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9a-zA-Z\-_ !?.]+$")]
+    category: Category
+    # Required when the stack creates the guardrail; omitted for topics of an existing guardrail.
+    definition: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    examples: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=100)], ...], Field(max_length=5)] = ()
+
+
+class GuardrailsConfig(_Strict):
+    """Optional Amazon Bedrock Guardrails screener: a guardrail the stack creates, or an existing one."""
+
+    enabled: bool = False
+    filters: dict[GuardrailFilter, GuardrailStrength] = Field(default_factory=_default_guardrail_filters)
+    denied_topics: Annotated[tuple[GuardrailTopic, ...], Field(max_length=30)] = ()
+    # Use an existing guardrail (id or ARN) and a version of it (a number, or DRAFT) instead of creating one.
+    guardrail_id: (
+        Annotated[
+            str, Field(pattern=r"^([a-z0-9]+|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+)$")
+        ]
+        | None
+    ) = None
+    guardrail_version: Annotated[str, Field(pattern=r"^([0-9]{1,8}|DRAFT)$")] | None = None
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _over_the_defaults(cls, value: object) -> object:
+        # Naming some filters changes those; the others keep their defaults (NONE switches one off).
+        if isinstance(value, Mapping):
+            return {**_default_guardrail_filters(), **value}
+        return value
+
+    @model_validator(mode="after")
+    def _existing_or_created(self) -> Self:
+        if (self.guardrail_id is None) != (self.guardrail_version is None):
+            raise ValueError("guardrails.guardrail_id and guardrails.guardrail_version go together")
+        names = [topic.name for topic in self.denied_topics]
+        if len(set(names)) != len(names):
+            raise ValueError("guardrails.denied_topics names must be unique")
+        if self.guardrail_id is None:
+            undefined = [topic.name for topic in self.denied_topics if topic.definition is None]
+            if undefined:
+                raise ValueError(
+                    "guardrails.denied_topics need a definition when the stack creates the guardrail: "
+                    + ", ".join(undefined)
+                )
+        return self
+
+    @property
+    def creates_guardrail(self) -> bool:
+        return self.enabled and self.guardrail_id is None
+
+    def topic_categories(self) -> dict[str, Category]:
+        return {topic.name: topic.category for topic in self.denied_topics}
 
 
 class StrikeLadderConfig(_Strict):
@@ -128,6 +253,8 @@ class WardenConfig(_Strict):
     fail_mode: FailMode = FailMode.CLOSED
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     usage_plan: UsagePlanConfig = Field(default_factory=UsagePlanConfig)
+    # Deploy-time only: the functions get the guardrail id, version and topic categories as environment variables.
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     authorizer_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
     log_level: str = "INFO"
 
@@ -143,6 +270,12 @@ class WardenConfig(_Strict):
                 )
         if not self.models.allowed:
             raise ValueError("models.allowed must list at least one model id")
+        return self
+
+    @model_validator(mode="after")
+    def _guardrails_screener_enabled(self) -> Self:
+        if ScreenerName.GUARDRAILS in self.screening.screeners and not self.guardrails.enabled:
+            raise ValueError("screening.screeners lists 'guardrails' but guardrails.enabled is false")
         return self
 
     def runtime(self) -> RuntimeConfig:
@@ -186,13 +319,20 @@ class InvalidConfigurationError(ValueError):
 
 __all__ = [
     "CATEGORY_IDS",
+    "DEFAULT_PROFILE",
     "Action",
     "CategoryPolicy",
     "FailMode",
+    "GuardrailFilter",
+    "GuardrailStrength",
+    "GuardrailTopic",
+    "GuardrailsConfig",
     "InvalidConfigurationError",
     "Provider",
     "RuntimeConfig",
     "ScreenerName",
+    "ScreeningConfig",
+    "ScreeningProfile",
     "WardenConfig",
     "parse_config",
 ]

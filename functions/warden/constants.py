@@ -21,6 +21,9 @@ ENV_ANTHROPIC_SECRET_ARN = "WARDEN_ANTHROPIC_SECRET_ARN"
 ENV_ANTHROPIC_BASE_URL = "WARDEN_ANTHROPIC_BASE_URL"
 ENV_BEDROCK_BASE_URL = "WARDEN_BEDROCK_BASE_URL"
 ENV_AUTHORIZER_CACHE_SECONDS = "WARDEN_AUTHORIZER_CACHE_SECONDS"
+ENV_GUARDRAIL_ID = "WARDEN_GUARDRAIL_ID"  # Bedrock guardrail id or ARN (guardrails enabled only)
+ENV_GUARDRAIL_VERSION = "WARDEN_GUARDRAIL_VERSION"
+ENV_GUARDRAIL_TOPIC_CATEGORIES = "WARDEN_GUARDRAIL_TOPIC_CATEGORIES"  # JSON: denied topic name -> category id
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; the local stack points it at moto
 
 # Local stack
@@ -50,6 +53,7 @@ TENANT_ROUTES: tuple[tuple[str, str], ...] = (
 
 # Keys the authorizer puts in the API Gateway authorizer context.
 AUTH_CONTEXT_TENANT_ID = "tenant_id"
+AUTH_CONTEXT_PROFILE = "profile"  # the tenant's screening profile
 
 # --- Audit bucket layout ------------------------------------------------------------------------
 AUDIT_RECORDS_PREFIX = "records/"

@@ -67,6 +67,15 @@ def end_user_text(request: MessagesRequest) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
+def completion_text(body: dict[str, Any]) -> str:
+    """The text of Claude's answer (its text blocks): what output screening screens."""
+    content = body.get("content")
+    if not isinstance(content, list):
+        return ""
+    blocks = [block for block in content if isinstance(block, dict)]
+    return "\n\n".join(part for part in _text_of(blocks) if part)
+
+
 # ---------------------------------------------------------------- screening
 
 
@@ -110,6 +119,9 @@ class ScreeningOutcome(BaseModel):
     verdicts: list[ScreenerVerdict] = Field(default_factory=list)
     unchecked: list[str] = Field(default_factory=list)
     latency_ms: float = 0.0
+    # The screening profile applied; in shadow mode `decision` is what would have happened, not what did.
+    profile: str = "default"
+    shadow: bool = False
 
     @property
     def categories(self) -> list[Category]:
@@ -169,6 +181,8 @@ class Tenant(BaseModel):
     status: TenantStatus = TenantStatus.ACTIVE
     # The API Gateway API key value tying this tenant to a usage plan (throttling and metering).
     usage_key: str | None = None
+    # The screening profile (`screening.profiles` in cdk.json) this tenant's requests are screened with.
+    profile: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "default"
 
 
 # ---------------------------------------------------------------- Claude
@@ -228,6 +242,8 @@ class AuditRecord(BaseModel):
     messages: list[dict[str, Any]]
     request_params: dict[str, Any] = Field(default_factory=dict)
     screening: ScreeningOutcome
+    # Claude's answer screened (profiles with output_screening); null when not screened.
+    output_screening: ScreeningOutcome | None = None
     decision: Decision
     user_status: UserStatus
     completion: Completion | None = None

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warden import constants as c
 from warden.config import RuntimeConfig
+from warden.taxonomy import Category
 
 
 class _Settings(BaseSettings):
@@ -25,6 +26,11 @@ class GatewaySettings(_Settings):
     anthropic_secret_arn: str | None = Field(default=None, validation_alias=c.ENV_ANTHROPIC_SECRET_ARN)
     anthropic_base_url: str | None = Field(default=None, validation_alias=c.ENV_ANTHROPIC_BASE_URL)
     bedrock_base_url: str | None = Field(default=None, validation_alias=c.ENV_BEDROCK_BASE_URL)
+    guardrail_id: str | None = Field(default=None, validation_alias=c.ENV_GUARDRAIL_ID)
+    guardrail_version: str | None = Field(default=None, validation_alias=c.ENV_GUARDRAIL_VERSION)
+    guardrail_topic_categories: dict[str, Category] = Field(
+        default_factory=dict, validation_alias=c.ENV_GUARDRAIL_TOPIC_CATEGORIES
+    )
     aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
 
 

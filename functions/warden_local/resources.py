@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from warden import constants as c
 from warden.adapters.tenant_store import DynamoTenantStore
+from warden.config import DEFAULT_PROFILE
 from warden.domain.identity import hash_api_key
 from warden.models import Tenant
 
@@ -171,13 +172,18 @@ def provision(
     )
 
 
-def create_tenant(resources: LocalResources, tenant_id: str, api_key: str, name: str | None = None) -> Tenant:
-    """Register a tenant: an API Gateway key in the default usage plan, and the tenant item keyed by key hash."""
+def create_tenant(
+    resources: LocalResources, tenant_id: str, api_key: str, name: str | None = None, profile: str = DEFAULT_PROFILE
+) -> Tenant:
+    """Register a tenant: an API Gateway key in the default usage plan, and the tenant item keyed by key hash.
+
+    `profile` must be a configured screening profile (check it with `ScreeningConfig.require_profile`).
+    """
     apigateway = _client("apigateway", resources.endpoint_url, resources.region)
     usage_key = secrets.token_urlsafe(30)
     key_id = apigateway.create_api_key(name=f"warden-tenant-{tenant_id}", enabled=True, value=usage_key)["id"]
     apigateway.create_usage_plan_key(usagePlanId=resources.usage_plan_id, keyId=key_id, keyType="API_KEY")
-    tenant = Tenant(tenant_id=tenant_id, name=name or tenant_id, usage_key=usage_key)
+    tenant = Tenant(tenant_id=tenant_id, name=name or tenant_id, usage_key=usage_key, profile=profile)
     DynamoTenantStore(resources.tenants_table).put(
         hash_api_key(api_key), tenant, datetime.now(UTC).isoformat(timespec="seconds")
     )

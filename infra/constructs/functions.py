@@ -4,6 +4,7 @@
 |-------------|---------------------------------------------------------------------------------------------|
 | gateway     | users table (rw), audit records (put), review + audit fallback queues (send), user-hash     |
 |             | secret (read), Anthropic key (read, provider anthropic) or the mapped Bedrock models (invoke) |
+|             | and, with guardrails enabled, its one guardrail (apply; granted in constructs/guardrail.py)  |
 | authorizer  | tenants table (read)                                                                        |
 | review      | review queue (consume), review cases table (rw), idempotency table (rw)                     |
 | audit_drain | audit fallback queue (consume), audit records (put)                                         |

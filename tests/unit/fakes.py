@@ -160,6 +160,20 @@ class StaticScreener:
         return ScreenerVerdict(screener=self.name, scores=self.scores, latency_ms=0.1)
 
 
+class KeywordScreener:
+    """Gives `scores` to texts containing `keyword` and nothing to others; remembers what it was asked."""
+
+    def __init__(self, name: str, keyword: str, scores: Mapping[Category, float]):
+        self.name = name
+        self.keyword = keyword
+        self.scores = dict(scores)
+        self.texts: list[str] = []
+
+    def screen(self, text: str) -> ScreenerVerdict:
+        self.texts.append(text)
+        return ScreenerVerdict(screener=self.name, scores=self.scores if self.keyword in text else {}, latency_ms=0.1)
+
+
 class FailingScreener:
     def __init__(self, name: str = "failing", message: str = "moderator call failed: timeout"):
         self.name = name

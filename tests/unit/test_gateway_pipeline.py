@@ -234,6 +234,7 @@ def test_blocked_request_is_refused_with_the_decision_categories_and_new_status(
         "decision": "blocked",
         "categories": ["weapons_illegal_goods"],
         "user_status": "warned",  # the strike just added reached warn_at=1
+        "source": "input",
     }
 
 

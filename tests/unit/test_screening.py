@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from warden.config import Action, CategoryPolicy, FailMode
@@ -171,3 +174,102 @@ def test_a_flag_or_a_failure_does_not_skip_the_later_screeners(first: StaticScre
     screen_prompt("text", [first, moderator], POLICIES, FailMode.CLOSED)
 
     assert moderator.texts == ["text"]
+
+
+# ------------------------------------------------------------------ concurrency
+
+
+class BlockingScreener:
+    """Calls `wait` (a barrier or an event) inside `screen`, so a test can see what ran alongside what."""
+
+    def __init__(self, name: str, wait: Callable[[], object], scores: dict[Category, float] | None = None):
+        self.name = name
+        self.wait = wait
+        self.scores = scores or {}
+
+    def screen(self, text: str) -> ScreenerVerdict:
+        self.wait()
+        return ScreenerVerdict(screener=self.name, scores=self.scores)
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        yield pool
+
+
+def test_the_screeners_that_call_out_run_at_the_same_time(executor: ThreadPoolExecutor) -> None:
+    # Given two screeners that each wait for the other to have started (run one after another, the barrier breaks)
+    both_started = threading.Barrier(2, timeout=5)
+    moderator = BlockingScreener("moderator", both_started.wait)
+    guardrails = BlockingScreener("guardrails", both_started.wait)
+
+    # When the text is screened with an executor
+    outcome = screen_prompt(
+        "text", [StaticScreener("fast"), moderator, guardrails], POLICIES, FailMode.CLOSED, executor=executor
+    )
+
+    # Then both ran to a verdict: each had started before either finished
+    assert [v.screener for v in outcome.verdicts] == ["fast", "moderator", "guardrails"]
+    assert all(v.ran for v in outcome.verdicts)
+
+
+def test_concurrent_screening_takes_about_the_slowest_screener_not_the_sum(executor: ThreadPoolExecutor) -> None:
+    slow = [BlockingScreener(name, lambda: time.sleep(0.3)) for name in ("moderator", "guardrails")]
+
+    outcome = screen_prompt("text", slow, POLICIES, FailMode.CLOSED, executor=executor)
+
+    # Run in turn they would take 600 ms; the bound leaves room for a slow machine.
+    assert outcome.latency_ms < 550
+
+
+def test_verdicts_keep_the_configured_order_when_a_later_screener_finishes_first(
+    executor: ThreadPoolExecutor,
+) -> None:
+    second_done = threading.Event()
+    first = BlockingScreener("moderator", lambda: second_done.wait(5), {Category.FRAUD_ABUSE: 0.9})
+    second = BlockingScreener("guardrails", second_done.set)
+
+    outcome = screen_prompt("text", [first, second], POLICIES, FailMode.CLOSED, executor=executor)
+
+    assert [v.screener for v in outcome.verdicts] == ["moderator", "guardrails"]
+    assert outcome.blocked_categories == [Category.FRAUD_ABUSE]
+
+
+def test_a_concurrent_screeners_failure_and_latency_land_in_the_outcome(executor: ThreadPoolExecutor) -> None:
+    outcome = screen_prompt(
+        "text",
+        [FailingScreener("moderator"), StaticScreener("guardrails")],
+        POLICIES,
+        FailMode.CLOSED,
+        executor=executor,
+    )
+
+    failed, served = outcome.verdicts
+    assert (failed.screener, failed.error) == ("moderator", "moderator call failed: timeout")
+    assert failed.latency_ms > 0 and served.latency_ms > 0
+    assert outcome.decision is Decision.UNAVAILABLE
+
+
+def test_a_fast_tier_block_skips_the_concurrent_screeners_without_submitting_them() -> None:
+    class NoThreads(ThreadPoolExecutor):
+        def submit(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+            raise AssertionError("nothing should be submitted after a fast-tier block")
+
+    moderator, guardrails = StaticScreener("moderator"), StaticScreener("guardrails")
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.95})
+
+    outcome = screen_prompt("text", [fast, moderator, guardrails], POLICIES, FailMode.CLOSED, executor=NoThreads())
+
+    assert (moderator.texts, guardrails.texts) == ([], [])
+    assert [v.skipped_reason for v in outcome.verdicts[1:]] == ["an earlier screener blocked"] * 2
+
+
+def test_the_fast_tier_runs_before_the_others_whatever_its_configured_place(executor: ThreadPoolExecutor) -> None:
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.95})
+    moderator = StaticScreener("moderator")
+
+    outcome = screen_prompt("text", [moderator, fast], POLICIES, FailMode.CLOSED, executor=executor)
+
+    assert moderator.texts == []
+    assert [v.screener for v in outcome.verdicts] == ["moderator", "fast"]

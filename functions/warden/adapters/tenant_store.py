@@ -5,6 +5,7 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import client
+from warden.config import DEFAULT_PROFILE
 from warden.constants import TENANTS_TABLE
 from warden.errors import StorageError
 from warden.models import Tenant
@@ -29,6 +30,7 @@ class DynamoTenantStore:
             name=item.get("name", {}).get("S", item["tenant_id"]["S"]),
             status=item.get("status", {}).get("S", "active"),
             usage_key=item.get("usage_key", {}).get("S"),
+            profile=item.get("profile", {}).get("S", DEFAULT_PROFILE),
         )
 
     def put(self, key_hash: str, tenant: Tenant, created_at: str) -> None:
@@ -37,6 +39,7 @@ class DynamoTenantStore:
             "tenant_id": {"S": tenant.tenant_id},
             "name": {"S": tenant.name},
             "status": {"S": tenant.status.value},
+            "profile": {"S": tenant.profile},
             "created_at": {"S": created_at},
         }
         if tenant.usage_key:

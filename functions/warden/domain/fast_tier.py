@@ -1,398 +1,116 @@
-"""The offline fast tier: deterministic rules, no network, well under a millisecond per prompt.
+"""The offline fast tier: a small learned linear model, pure Python, no network, well under a millisecond.
 
-This first version is a set of proximity rules (a harmful verb near a harmful object) per category,
-run over a normalised copy of the text (lower case, common letter substitutions undone). It targets
-direct requests; benign neighbours ("kill a process", "history of the atomic bomb") do not match
-because the rules need the requesting verb and the harmful object together.
+The text is normalised (lower case, common letter swaps undone), split into words, and turned into a set
+of word and word-pair features plus a few shape features (runs of symbols, as in adversarial suffixes).
+Three heads of logistic weights score it, built by `make fast-tier` (see `warden_build.fast_tier`) and
+shipped as `warden/data/fast_tier_model.json.gz`:
+
+- `harm`: is this a direct request for prohibited help? Its score goes to the most likely category.
+- `jailbreak`: is this a wrapper that tries to switch safeguards off (prompt injection, role-play
+  jailbreaks, adversarial suffixes)? Its score is the `platform_abuse` score.
+- `category`: one-vs-rest weights per category; only read when `harm` is high enough to matter.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import math
 import re
 import time
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from itertools import pairwise
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
 
+MODEL_RESOURCE = "fast_tier_model.json.gz"
+FEATURE_VERSION = 1
+
 _SUBSTITUTIONS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _WHITESPACE = re.compile(r"\s+")
-_NEAR = r"[^.?!\n]{0,60}?"  # within the same sentence, a few words apart
+_TOKEN = re.compile(r"[a-z']+")
+_SYMBOL = re.compile(r"[{}\[\]()<>|\\^~`=*+#_]")
+_STOPWORD_TEXT = (
+    "a an the and or but if of to in on at by for with from into onto about as is are was were be been being am "
+    "do does did done have has had i me my mine we us our you your yours he him his she her it its they them their "
+    "this that these those there here what which who whom whose when where why how can could would should will "
+    "shall may might must not no so than then too very just also any all some each every other such only own same "
+    "up down out over under again further once more most s t"
+)
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# The learned heads generalise from few examples, and common request phrasing ("write a...", "create a...")
+# pulls them up on ordinary prompts. So a head's score counts in full only when the text also names
+# something the policy is about; otherwise it is capped below every action threshold (and still recorded).
+# The anchors are Warden's own reading of the usage policy, not taken from any evaluation set.
+_HARM_ANCHOR_STEMS = (
+    # weapons, explosives, CBRN, drugs, trafficking
+    "bomb", "explosi", "detonat", "grenade", "firearm", "gun", "rifle", "pistol", "ammunition", "weapon", "silencer",
+    "nerve agent", "sarin", "ricin", "anthrax", "toxin", "poison", "pathogen", "bioweapon", "nuclear", "uranium",
+    "plutonium", "meth", "cocaine", "heroin", "fentanyl", "opioid", "narcotic", "drug", "mdma", "lsd", "smuggl",
+    "traffick", "counterfeit",
+    # violence, hate, extremism
+    "kill", "murder", "assassin", "massacre", "shoot", "stab", "tortur", "terror", "attack", "violen", "harm", "hurt",
+    "injur", "maim", "genocid", "behead", "hostage", "kidnap", "abduct", "racis", "nazi", "supremac", "slur",
+    "inferior", "hate", "hateful", "discriminat", "xenophob", "antisemit", "homophob", "transphob", "sexis",
+    "misogyn", "extremis", "jihad", "propaganda", "radicali", "incite",
+    # unauthorised access, privacy, surveillance
+    "hack", "exploit", "malware", "ransomware", "virus", "trojan", "keylog", "spyware", "stalkerware", "phish",
+    "crack", "brute", "password", "credential", "steal", "stole", "theft", "breach", "ddos", "botnet", "backdoor",
+    "rootkit", "bypass", "dox", "stalk", "surveil", "spy", "track", "personal data", "personal information",
+    "social security", "identity", "facial recognition", "biometric", "social scor",
+    # fraud and abuse
+    "fraud", "scam", "launder", "embezzl", "forge", "fake", "ponzi", "pyramid scheme", "insider trading", "evade",
+    "evasion", "cheat", "plagiar", "bribe", "extort", "blackmail", "spam",
+    # self-harm, harassment, cruelty
+    "suicid", "self-harm", "self harm", "anorex", "bulimi", "starv", "purg", "overdos", "bully", "harass",
+    "humiliat", "shame", "shaming", "cruel", "abuse",
+    # sexual content, minors
+    "sex", "porn", "nude", "naked", "erotic", "explicit", "child", "minor", "underage", "teen", "groom", "molest",
+    "pedo", "incest", "rape",
+    # misinformation, elections, impersonation
+    "defam", "libel", "slander", "misinformation", "disinformation", "conspiracy", "hoax", "false", "mislead",
+    "election", "vote", "voter", "ballot", "rig ", "rigg", "impersonat",
+    # illegality in general, critical infrastructure
+    "illegal", "illicit", "unlawful", "crime", "criminal", "undetect", "untraceable", "without getting caught",
+    "without consent", "without permission", "black market", "dark web", "darknet", "infrastructure", "power grid",
+    "water supply", "scada", "sabotag",
+)  # fmt: skip
+_JAILBREAK_ANCHOR_STEMS = (
+    "ignore", "disregard", "pretend", "roleplay", "role-play", "role play", "act as", "you are now", "jailbreak",
+    "dan ", "developer mode", "no restrictions", "unfiltered", "uncensored", "hypothetical", "fiction", "character",
+    "story", "imagine", "scenario", "opposite", "evil", "unethical", "immoral", "rules", "guidelines", "filter",
+    "policy", "instructions", "system prompt", "sure, here", "sure here", "begin your", "start your", "respond with",
+    "for educational", "research purposes",
+)  # fmt: skip
+# Terms with hardly any innocent use in a request: with one of these, the learned score stands as it is.
+_STRONG_ANCHOR_STEMS = (
+    "bomb", "explosi", "detonat", "grenade", "nerve agent", "sarin", "ricin", "anthrax", "bioweapon", "meth",
+    "cocaine", "heroin", "fentanyl", "mdma", "malware", "ransomware", "keylog", "spyware", "stalkerware", "phish",
+    "ddos", "botnet", "rootkit", "launder", "counterfeit", "ponzi", "suicid", "self-harm", "self harm", "porn",
+    "molest", "pedo", "rape", "genocid", "terroris", "massacre", "assassinat", "murder", "kill", "tortur", "dox",
+    "hack", "steal", "traffick", "smuggl", "extremis", "nazi", "supremac", "racis", "defam", "disinformation",
+    "misinformation", "hoax", "undetect", "untraceable", "without getting caught", "illegal", "poison", "weapon",
+    "firearm", "scada", "sabotag", "rigg", "jailbreak", "ignore all", "ignore previous", "ignore the above",
+    "developer mode", "no restrictions", "do anything now", "secretly", "covertly", "without her know",
+    "without his know", "without their know", "without them know", "disable the power", "shut down the power",
+    "take down the power", "black out",
+)  # fmt: skip
+_STRONG_ANCHOR = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in _STRONG_ANCHOR_STEMS) + ")")
+_HARM_ANCHOR = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in _HARM_ANCHOR_STEMS) + ")")
+_JAILBREAK_ANCHOR = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in _JAILBREAK_ANCHOR_STEMS) + ")")
+_UNANCHORED_CAP = 0.3
+# The fast tier acts alone only when confident: its blocks skip the moderator and add strikes, so a false
+# positive costs an ordinary user far more than a miss, which the moderator behind it can still catch.
+# Without an unambiguous term (below), raw head scores under CONFIDENT are halved (kept in the record,
+# under every action threshold). Fixed a priori, not tuned on any evaluation set.
+CONFIDENT = 0.9
 
-_MAKE = r"(?:make|making|build|building|construct|assemble|create|creating|manufacture|synthesi[sz]e|produce|cook|brew|craft|3d[- ]print|obtain|acquire|buy|get hold of)"
-_WRITE = r"(?:write|writing|draft|compose|create|generate|produce|craft|design|develop|code|program|make)"
-_HOWTO = r"(?:how (?:do|can|would|could|should|might) (?:i|you|we|one|someone|a person)|how to|ways? to|best way to|steps? to|instructions? (?:for|to|on)|guide (?:to|for|on)|tutorial|teach me|show me how|explain how|tell me how)"
-_PERSON = r"(?:someone|somebody|a person|people|my (?:wife|husband|partner|boss|neighbou?r|teacher|classmate|coworker|co-worker|family|mother|father|ex|sister|brother)|a (?:crowd|politician|judge|police officer|cop)|the (?:president|prime minister|senator|mayor)|civilians|students|children(?! process)|kids|a child(?! process)|jews|muslims|christians|immigrants|black people|gay people)"
-
-_RULES: dict[Category, tuple[tuple[str, float], ...]] = {
-    Category.CHILD_SAFETY: (
-        (
-            r"(?:sexual|sexy|sex|nude|naked|erotic|explicit|porn\w*|lewd)"
-            + _NEAR
-            + r"(?:child|children|minor|kid|underage|preteen|pre-teen|loli|toddler|\b1[0-7][- ]?(?:year[- ]old|yo)\b|\b[1-9][- ]?(?:year[- ]old|yo)\b)",
-            0.95,
-        ),
-        (
-            r"(?:child|children|minor|kid|underage|preteen|\b1[0-7][- ]?(?:year[- ]old|yo)\b)"
-            + _NEAR
-            + r"(?:sexual|sexy|porn\w*|nude|naked|erotic|lewd|in a sexual)",
-            0.95,
-        ),
-        (r"\b(?:csam|child porn\w*|cp links?)\b", 0.95),
-        (r"\bgroom(?:ing)?\b" + _NEAR + r"(?:child|kid|minor|boy|girl|teen)", 0.9),
-        (
-            r"(?:lure|meet|get|convince)"
-            + _NEAR
-            + r"(?:child|kid|minor|\b1[0-5] ?(?:year[- ]old|yo)\b)"
-            + _NEAR
-            + r"(?:alone|without (?:their |his |her )?parents|secret)",
-            0.9,
-        ),
-    ),
-    Category.WEAPONS_ILLEGAL_GOODS: (
-        (
-            _MAKE
-            + _NEAR
-            + r"(?:(?<!bath )(?<!photo )bomb|explosive|ied\b|detonator|grenade|napalm|thermite|molotov|pipe ?bomb|pressure cooker bomb|tatp|c-?4\b)",
-            0.95,
-        ),
-        (
-            _MAKE
-            + _NEAR
-            + r"(?:nerve agent|sarin|vx gas|ricin|anthrax|botulinum|mustard gas|chemical weapon|bio-?weapon|biological weapon|dirty bomb|nuclear weapon|radiological|weaponi[sz]ed? (?:virus|pathogen|bacteria))",
-            0.97,
-        ),
-        (_MAKE + _NEAR + r"(?:untraceable|ghost|unregistered|homemade|home-made) (?:gun|firearm|pistol|rifle)", 0.9),
-        (r"(?:convert|modify)" + _NEAR + r"(?:full(?:y)?[- ]?auto|automatic|machine gun|suppressor|silencer)", 0.85),
-        (
-            _MAKE
-            + _NEAR
-            + r"(?:meth(?:amphetamine)?\b|crystal meth|cocaine|crack cocaine|heroin|fentanyl|lsd\b|mdma|ecstasy|ghb\b|dmt\b)",
-            0.92,
-        ),
-        (
-            _HOWTO
-            + _NEAR
-            + r"(?:smuggle|traffic|sell)"
-            + _NEAR
-            + r"(?:drugs|weapons|guns|firearms|people|humans|organs|cocaine|heroin)",
-            0.9,
-        ),
-        (
-            r"(?:buy|purchase|order)"
-            + _NEAR
-            + r"(?:drugs|cocaine|heroin|fentanyl|guns|firearms)"
-            + _NEAR
-            + r"(?:dark ?web|without (?:a )?(?:license|prescription|background check))",
-            0.85,
-        ),
-    ),
-    Category.VIOLENCE_HATE: (
-        (
-            r"(?:kill|murder|assassinate|shoot|stab|strangle|poison|behead|execute|massacre|hurt|injure|maim)(?:s|ed|ing)?\b"
-            + _NEAR
-            + _PERSON,
-            0.85,
-        ),
-        (
-            _HOWTO
-            + _NEAR
-            + r"(?:get away with (?:murder|killing)|commit (?:a )?(?:murder|mass shooting|terrorist attack|massacre))",
-            0.95,
-        ),
-        (
-            r"(?:plan|carry out|commit|organi[sz]e)"
-            + _NEAR
-            + r"(?:terrorist attack|mass shooting|school shooting|massacre|bombing|attack on)",
-            0.9,
-        ),
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:propaganda|manifesto|recruitment|recruiting)"
-            + _NEAR
-            + r"(?:terror\w*|extremis\w*|isis|al[- ]qaeda|nazi\w*|jihad\w*|white supremac\w*)",
-            0.9,
-        ),
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:racist|antisemitic|anti-semitic|homophobic|transphobic|sexist|xenophobic|hateful|bigoted)",
-            0.85,
-        ),
-        (r"(?:genocide|ethnic cleansing|holocaust)" + _NEAR + r"(?:justified|necessary|a good thing|was right)", 0.9),
-        (
-            r"\b(?:inferior|subhuman|vermin|animals)\b"
-            + _NEAR
-            + r"(?:race|jews|muslims|black people|immigrants|women|gay people)",
-            0.8,
-        ),
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:incite|inciting|glorif\w+|encourag\w+)"
-            + _NEAR
-            + r"(?:violence|terrorism|attack|riot)",
-            0.85,
-        ),
-    ),
-    Category.PRIVACY_IDENTITY: (
-        (
-            r"(?:hack|break|get|gain access|log) ?(?:in)?to"
-            + _NEAR
-            + r"(?:account|email|e-mail|phone|computer|network|server|database|wi-?fi|instagram|facebook|gmail)",
-            0.85,
-        ),
-        (
-            r"(?:steal|harvest|dump|scrape|exfiltrate|sniff)"
-            + _NEAR
-            + r"(?:password|credential|personal (?:data|information)|identit\w*|social security|ssn|credit card|login)",
-            0.9,
-        ),
-        (
-            r"(?:find|get|look ?up|track down|uncover)"
-            + _NEAR
-            + r"(?:home address|phone number|ssn|social security number|where (?:she|he|they) lives?)\b"
-            + _NEAR
-            + r"(?:of|for)\b",
-            0.75,
-        ),
-        (r"\bdox(?:x)?(?:ing|ed)?\b", 0.85),
-        (
-            r"(?:bypass|crack|brute[- ]?force|defeat)"
-            + _NEAR
-            + r"(?:password|authentication|2fa|two[- ]factor|login|captcha|paywall|drm)",
-            0.85,
-        ),
-        (
-            _WRITE + _NEAR + r"(?:keylogger|credential stealer|password stealer|sql injection|exploit for|zero[- ]day)",
-            0.9,
-        ),
-        (
-            r"(?:pass (?:it )?off|present|submit)"
-            + _NEAR
-            + r"(?:ai|chatgpt|claude|model)"
-            + _NEAR
-            + r"(?:as (?:my own|human|written by (?:me|a human)))",
-            0.75,
-        ),
-    ),
-    Category.FRAUD_ABUSE: (
-        (_WRITE + _NEAR + r"(?:phishing|scam|spear-?phishing|smishing|vishing)", 0.92),
-        (r"phishing (?:email|e-mail|message|site|page|website|campaign|kit|text)", 0.9),
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:ransomware|malware|trojan|computer virus|worm|botnet|spyware|rootkit|backdoor|cryptojacker|info-?stealer)",
-            0.92,
-        ),
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:fake|fraudulent|forged|counterfeit) (?:reviews?|invoices?|ids?|passports?|documents?|identity|charity|prescriptions?|degrees?|diplomas?|receipts?|bank statements?)",
-            0.9,
-        ),
-        (
-            _HOWTO
-            + _NEAR
-            + r"(?:launder money|money laundering|commit (?:\w+ )?fraud|evade tax\w*|tax evasion|shoplift|steal from|embezzle|counterfeit|insider trading|manipulate (?:the )?(?:stock|market))",
-            0.92,
-        ),
-        (r"(?:ponzi|pyramid) scheme" + _NEAR + r"(?:start|run|set up|create|design)", 0.85),
-        (r"(?:start|run|set up|create|design)" + _NEAR + r"(?:ponzi|pyramid) scheme", 0.85),
-        (
-            r"(?:credit card|identity|insurance|tax|wire|bank) fraud" + _NEAR + r"(?:how|steps|guide|commit|get away)",
-            0.85,
-        ),
-        (
-            r"(?:write|generate|post)"
-            + _NEAR
-            + r"(?:\d+|hundreds of|many|bulk|mass)"
-            + _NEAR
-            + r"(?:spam|fake reviews|bot comments)",
-            0.85,
-        ),
-    ),
-    Category.CRITICAL_INFRASTRUCTURE: (
-        (
-            r"(?:attack|hack|disable|sabotage|shut down|take down|disrupt|poison|contaminate|blow up|destroy|cripple|black ?out)"
-            + _NEAR
-            + r"(?:power grid|electric(?:al|ity)? grid|power (?:plant|station)|substation|water (?:supply|treatment|system|plant)|nuclear (?:plant|reactor|facility)|\bdam\b|pipeline|scada|ics\b|plc\b|air traffic|railway|rail network|signalling system|hospital (?:network|system)s?|voting machines?|election (?:system|infrastructure)s?|911|emergency services|stock exchange|payment (?:network|system)s?|atm network|telecom\w*|cell towers?)",
-            0.92,
-        ),
-    ),
-    Category.PSYCHOLOGICAL_HARM: (
-        (
-            r"(?:"
-            + _HOWTO
-            + r"|painless(?:ly)?|quickest|easiest|most effective)"
-            + _NEAR
-            + r"(?:kill (?:myself|yourself|themselves)|commit suicide|end (?:my|your|their) (?:own )?life|self[- ]harm|cut (?:myself|yourself)|hurt (?:myself|yourself)|overdose|hang (?:myself|yourself))",
-            0.92,
-        ),
-        (
-            r"(?:pro[- ]ana|pro[- ]mia|thinspo\w*|starve (?:myself|yourself)|tips (?:to|for) (?:stop eating|purg\w+|hide (?:my|an) eating disorder))",
-            0.9,
-        ),
-        (
-            r"(?:encourage|convince|persuade|tell)"
-            + _NEAR
-            + r"(?:to (?:kill (?:himself|herself|themselves)|commit suicide|self[- ]harm|starve))",
-            0.95,
-        ),
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:bully|bullying|harass\w*|humiliat\w*|threatening|intimidat\w*|body[- ]sham\w*)"
-            + _NEAR
-            + r"(?:message|post|text|comment|email|note|letter|tweet)",
-            0.85,
-        ),
-        (
-            r"(?:torture|abuse|hurt|kill|maim)"
-            + _NEAR
-            + r"(?:animal|cat|dog|puppy|kitten|pet)s?\b"
-            + _NEAR
-            + r"(?:for fun|slowly|video|without getting caught)",
-            0.85,
-        ),
-        (_HOWTO + _NEAR + r"(?:rape|sexually assault|drug (?:someone|her|him|a girl|a woman))", 0.97),
-    ),
-    Category.MISINFORMATION: (
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:fake news|false (?:news|article|story|claims?|report)|disinformation|misinformation|hoax|propaganda piece|conspiracy theory)",
-            0.85,
-        ),
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:article|post|essay|blog|story|tweet|thread)"
-            + _NEAR
-            + r"(?:vaccines? (?:cause|causes) autism|holocaust (?:never happened|was a hoax|is a myth)|earth is flat|5g (?:causes|spreads) (?:covid|cancer)|moon landing was (?:faked|a hoax|staged)|climate change is a hoax|covid (?:is|was) a hoax)",
-            0.9,
-        ),
-        (_WRITE + _NEAR + r"(?:defamatory|libel\w*|smear)" + _NEAR + r"(?:article|post|story|campaign|about)", 0.85),
-        (
-            r"(?:impersonat\w+|pretend(?:ing)? to be)"
-            + _NEAR
-            + r"(?:a (?:doctor|bank|government|police|irs)|the (?:ceo|president|irs|fbi|police)|a real person|celebrity)",
-            0.75,
-        ),
-    ),
-    Category.ELECTIONS: (
-        (
-            _WRITE + _NEAR + r"(?:false|fake|misleading|wrong)" + _NEAR + r"(?:voting|election|ballot|polling|voter)",
-            0.85,
-        ),
-        (
-            r"(?:suppress|discourage|stop|prevent|intimidate)"
-            + _NEAR
-            + r"(?:voters?|turnout|people from voting|(?:black|minority|young) (?:people|voters) from)",
-            0.88,
-        ),
-        (
-            r"(?:rig|steal|tamper with|hack|manipulate)"
-            + _NEAR
-            + r"(?:an |the )?(?:election|vote count|ballots|voting)",
-            0.88,
-        ),
-    ),
-    Category.SURVEILLANCE_JUSTICE: (
-        (
-            r"(?:track|monitor|surveil|spy on|stalk|follow)"
-            + _NEAR
-            + r"(?:someone|my (?:wife|husband|girlfriend|boyfriend|partner|ex|employee)|a person|people|their (?:location|phone|messages))"
-            + _NEAR
-            + r"(?:without (?:them|him|her|their) know\w*|secretly|covertly|hidden)",
-            0.88,
-        ),
-        (
-            r"(?:install|hide|put)"
-            + _NEAR
-            + r"(?:stalkerware|spyware|tracker|gps tracker|tracking app)"
-            + _NEAR
-            + r"(?:phone|car|on (?:my|her|his|their))",
-            0.85,
-        ),
-        (
-            r"(?:use|build)"
-            + _NEAR
-            + r"facial recognition"
-            + _NEAR
-            + r"(?:identify|find|track) (?:strangers|people|protesters|someone)",
-            0.8,
-        ),
-        (
-            r"(?:predict|determine|score)"
-            + _NEAR
-            + r"(?:criminal\w*|recidivism|likely to commit (?:a )?crime)"
-            + _NEAR
-            + r"(?:based on|from) (?:their |his |her )?(?:face|race|ethnicity|appearance|photo)",
-            0.85,
-        ),
-        (
-            r"(?:infer|detect|determine|predict)"
-            + _NEAR
-            + r"(?:sexual orientation|religion|ethnicity|race|political (?:views|affiliation))"
-            + _NEAR
-            + r"(?:from|using|based on) (?:their |a )?(?:face|photo|voice|biometric)",
-            0.85,
-        ),
-    ),
-    Category.PLATFORM_ABUSE: (
-        (
-            r"\b(?:ignore|disregard|forget|override)\b"
-            + _NEAR
-            + r"(?:previous|prior|above|earlier|all|your|the system|initial|original)"
-            + _NEAR
-            + r"(?:instructions|rules|guidelines|directives|prompt|programming|restrictions)",
-            0.9,
-        ),
-        (
-            r"\bdo anything now\b|\bdan mode\b|\bdeveloper mode (?:enabled|output)\b|\bjailbr(?:ea|o)k(?:en|ed|ing)?\b",
-            0.9,
-        ),
-        (
-            r"(?:pretend|act as|roleplay as|role-play as|you are now|from now on you are|simulate)"
-            + _NEAR
-            + r"(?:no (?:restrictions|rules|filters|limits|guidelines|ethics|morals)|unfiltered|uncensored|unrestricted|without (?:any )?(?:restrictions|filters|ethics|limits|guidelines|morals)|amoral|evil (?:ai|assistant|bot))",
-            0.9,
-        ),
-        (
-            r"(?:bypass|disable|turn off|remove|get around|circumvent)"
-            + _NEAR
-            + r"(?:your )?(?:safety|content) (?:filters?|guidelines|policy|policies|restrictions)",
-            0.88,
-        ),
-        (
-            r"(?:reveal|print|show|repeat|output)"
-            + _NEAR
-            + r"(?:your|the) (?:system prompt|hidden instructions|initial instructions)",
-            0.7,
-        ),
-        (r"(?:evade|get around|circumvent)" + _NEAR + r"(?:a |my |the )?(?:ban|suspension|rate limit)", 0.8),
-    ),
-    Category.SEXUAL_CONTENT: (
-        (
-            _WRITE
-            + _NEAR
-            + r"(?:explicit|graphic|erotic|pornographic|nsfw|x-rated|hardcore) (?:sex\w*|story|scene|content|fiction|fanfic|description)",
-            0.85,
-        ),
-        (r"\b(?:porn|pornography|hentai)\b" + _NEAR + r"(?:write|generate|describe|story)", 0.8),
-    ),
-}
-
-
-def _compile(rules: tuple[tuple[str, float], ...]) -> tuple[tuple[re.Pattern[str], float], ...]:
-    # Every rule starts at a word boundary, so "kill" never matches inside "skills" nor "stab" in "establish".
-    return tuple((re.compile(r"\b" + pattern), score) for pattern, score in rules)
-
-
-_COMPILED: dict[Category, tuple[tuple[re.Pattern[str], float], ...]] = {
-    category: _compile(rules) for category, rules in _RULES.items()
-}
+# Below this harm score the category weights are not read: the verdict would be under any threshold anyway.
+_CATEGORY_FLOOR = 0.05
+_SCORE_FLOOR = 0.01
 
 
 def normalise(text: str) -> str:
@@ -400,23 +118,133 @@ def normalise(text: str) -> str:
     return _WHITESPACE.sub(" ", text.lower().translate(_SUBSTITUTIONS))
 
 
+def features(prepared: str) -> set[str]:
+    """The feature set of normalised text: words, adjacent word pairs, and symbol-run shape markers."""
+    tokens = _TOKEN.findall(prepared)
+    # Function words alone say nothing about harm; pairs that hold a content word do ("how to" does not).
+    found = {token for token in tokens if token not in STOPWORDS}
+    found.update(
+        [f"{first} {second}" for first, second in pairwise(tokens) if first not in STOPWORDS or second not in STOPWORDS]
+    )
+    symbols = len(_SYMBOL.findall(prepared))
+    if symbols >= 3:
+        found.add("#symbols3")
+    if symbols >= 10:
+        found.add("#symbols10")
+    if len(tokens) >= 60:
+        found.add("#long")
+    return found
+
+
+def sigmoid(value: float) -> float:
+    if value < -30:
+        return 0.0
+    if value > 30:
+        return 1.0
+    return 1.0 / (1.0 + math.exp(-value))
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    bias: float
+    weights: dict[str, float]
+
+    def logit(self, found: set[str]) -> float:
+        weights = self.weights
+        total = self.bias
+        for feature in found:
+            weight = weights.get(feature)
+            if weight is not None:
+                total += weight
+        return total
+
+
+@dataclass(frozen=True)
+class FastTierModel:
+    harm: LinearHead
+    jailbreak: LinearHead
+    categories: dict[Category, LinearHead]
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> FastTierModel:
+        if raw.get("feature_version") != FEATURE_VERSION:
+            raise ValueError(
+                f"fast tier model has feature_version {raw.get('feature_version')}, need {FEATURE_VERSION}"
+            )
+        heads = raw["heads"]
+        assert isinstance(heads, dict)
+
+        def head(value: dict[str, object]) -> LinearHead:
+            weights = value["weights"]
+            bias = value["bias"]
+            assert isinstance(weights, dict)
+            assert isinstance(bias, int | float)
+            return LinearHead(bias=float(bias), weights={str(k): float(v) for k, v in weights.items()})
+
+        return cls(
+            harm=head(heads["harm"]),
+            jailbreak=head(heads["jailbreak"]),
+            categories={Category(name): head(value) for name, value in heads["categories"].items()},
+        )
+
+    def scores(self, prepared: str) -> dict[Category, float]:
+        """Per-category scores, calibrated so that only confident findings reach an action threshold.
+
+        With an unambiguous term in the text the learned scores stand; otherwise only confident ones do.
+        """
+        raw = self.raw_scores(prepared)
+        if _STRONG_ANCHOR.search(prepared):
+            return raw
+        return {category: _calibrated(score) for category, score in raw.items()}
+
+    def raw_scores(self, prepared: str) -> dict[Category, float]:
+        """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
+        found = features(prepared)
+        scores: dict[Category, float] = {}
+        harm_anchored = _HARM_ANCHOR.search(prepared) is not None
+        harm = sigmoid(self.harm.logit(found))
+        if not harm_anchored:
+            harm = min(harm, _UNANCHORED_CAP)
+        if harm >= _CATEGORY_FLOOR:
+            likelihood = {category: head.logit(found) for category, head in self.categories.items()}
+            top = max(likelihood.values())
+            for category, logit in likelihood.items():
+                # The most likely category carries the whole harm score; the others in proportion to their odds.
+                score = harm * math.exp(logit - top)
+                if score >= _SCORE_FLOOR:
+                    scores[category] = round(score, 4)
+        jailbreak = sigmoid(self.jailbreak.logit(found))
+        if not (harm_anchored or "#symbols3" in found or _JAILBREAK_ANCHOR.search(prepared)):
+            jailbreak = min(jailbreak, _UNANCHORED_CAP)
+        if jailbreak >= _SCORE_FLOOR:
+            scores[Category.PLATFORM_ABUSE] = max(scores.get(Category.PLATFORM_ABUSE, 0.0), round(jailbreak, 4))
+        return scores
+
+
+def _calibrated(score: float) -> float:
+    return score if score >= CONFIDENT else round(score / 2, 4)
+
+
+@cache
+def load_model() -> FastTierModel:
+    """The committed model (read once per process)."""
+    raw = resources.files("warden").joinpath("data", MODEL_RESOURCE).read_bytes()
+    return FastTierModel.from_dict(json.loads(gzip.decompress(raw)))
+
+
 class FastTierScreener:
-    """Rules over the normalised text; the highest score of any matching rule per category."""
+    """The learned fast tier over the normalised text."""
 
     name = "fast"
 
-    def __init__(self, max_chars: int = 100_000):
+    def __init__(self, max_chars: int = 100_000, model: FastTierModel | None = None):
         # Text beyond this is screened only by later tiers: it bounds the worst-case cost per request.
         self.max_chars = max_chars
+        self.model = model or load_model()
 
     def screen(self, text: str) -> ScreenerVerdict:
         started = time.perf_counter()
-        prepared = normalise(text[: self.max_chars])
-        scores: dict[Category, float] = {}
-        for category, rules in _COMPILED.items():
-            for pattern, score in rules:
-                if score > scores.get(category, 0.0) and pattern.search(prepared):
-                    scores[category] = score
+        scores = self.model.scores(normalise(text[: self.max_chars]))
         return ScreenerVerdict(
             screener=self.name, scores=scores, latency_ms=round((time.perf_counter() - started) * 1000, 3)
         )

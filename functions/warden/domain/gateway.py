@@ -1,4 +1,4 @@
-"""`POST /v1/messages`: validate → identity → user state → screen → Claude → audit → review.
+"""`POST /v1/messages`: validate → identity → user state → screen → Claude → screen the answer → audit → review.
 
 Plain Python: every outside system arrives as a collaborator (see `warden.domain.ports`).
 """
@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,12 +17,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from warden import __version__
-from warden.config import RuntimeConfig
+from warden.config import DEFAULT_PROFILE, RuntimeConfig
 from warden.constants import HEADER_REQUEST_ID, HEADER_WARNING
 from warden.domain.identity import hash_user_id
 from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
 from warden.domain.review import review_priority
-from warden.domain.screening import screen_prompt
+from warden.domain.screening import ScreeningPolicy, enforced_decision, resolve_profile, screen_prompt
 from warden.errors import (
     DependencyUnavailableError,
     InvalidRequestError,
@@ -43,6 +44,7 @@ from warden.models import (
     ScreeningOutcome,
     UserStanding,
     UserStatus,
+    completion_text,
     end_user_text,
 )
 
@@ -60,6 +62,8 @@ class GatewayDeps:
     review: ReviewQueue
     provider_label: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Runs the screeners that call out concurrently; None runs them one after another.
+    executor: Executor | None = None
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,29 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _warden_info(request_id: str, decision: Decision, categories: Sequence[str], status: UserStatus) -> dict[str, Any]:
-    return {"request_id": request_id, "decision": decision.value, "categories": list(categories), "user_status": status}
+def _warden_info(
+    request_id: str,
+    decision: Decision,
+    categories: Sequence[str],
+    status: UserStatus,
+    source: ReviewSource | None = None,
+) -> dict[str, Any]:
+    info = {"request_id": request_id, "decision": decision.value, "categories": list(categories), "user_status": status}
+    if source is not None:
+        info["source"] = source.value
+    return info
+
+
+def _screen(text: str, policy: ScreeningPolicy, deps: GatewayDeps) -> ScreeningOutcome:
+    outcome = screen_prompt(
+        text,
+        deps.screeners,
+        policy.categories,
+        deps.config.fail_mode,
+        skip_rest_on_block=deps.config.screening.skip_moderator_on_fast_block,
+        executor=deps.executor,
+    )
+    return outcome.model_copy(update={"profile": policy.profile, "shadow": policy.shadow})
 
 
 class _Request:
@@ -151,11 +176,14 @@ class _Request:
         reply: ClaudeReply | None = None,
         error: WardenError | None = None,
         provider_model_id: str | None = None,
+        output: ScreeningOutcome | None = None,
     ) -> AuditRecord:
         passthrough = {k: v for k, v in payload.items() if k not in ("messages", "system", "metadata", "model")}
         latency = {"total": self.elapsed_ms(), "screening": outcome.latency_ms}
         if reply is not None:
             latency["claude"] = reply.latency_ms
+        if output is not None:
+            latency["output_screening"] = output.latency_ms
         return AuditRecord(
             request_id=self.request_id,
             received_at=_iso(self.received),
@@ -169,6 +197,7 @@ class _Request:
             messages=payload["messages"],
             request_params=passthrough,
             screening=outcome,
+            output_screening=output,
             decision=decision,
             user_status=standing.status,
             completion=reply.completion() if reply else None,
@@ -190,17 +219,20 @@ class _Request:
                 headers={HEADER_REQUEST_ID: self.request_id},
             ) from error
 
-    def send_to_review(self, record: AuditRecord, s3_key: str, source: ReviewSource) -> None:
-        categories = record.screening.categories
+    def send_to_review(
+        self, record: AuditRecord, s3_key: str, source: ReviewSource, outcome: ScreeningOutcome, decision: Decision
+    ) -> None:
+        """Queue one review item for what screening `source` found; `decision` is what Warden did about it."""
+        categories = outcome.categories
         item = ReviewItem(
             request_id=self.request_id,
             tenant_id=self.tenant_id,
             user_hash=record.user_hash,
             categories=categories,
-            decision=record.decision,
+            decision=decision,
             source=source,
             s3_key=s3_key,
-            priority=review_priority(categories, record.decision),
+            priority=review_priority(categories, decision),
             created_at=record.completed_at,
         )
         try:
@@ -210,8 +242,10 @@ class _Request:
             logger.error("review item not queued", extra={"warden_request_id": self.request_id, "error": str(error)})
 
 
-def serve_messages(raw_body: bytes, tenant_id: str, request_id: str, deps: GatewayDeps) -> MessagesResult:
-    """Handle one Messages request for a tenant; raise `WardenError` for every refusal."""
+def serve_messages(
+    raw_body: bytes, tenant_id: str, request_id: str, deps: GatewayDeps, profile: str = DEFAULT_PROFILE
+) -> MessagesResult:
+    """Handle one Messages request for a tenant screened with `profile`; raise `WardenError` for every refusal."""
     flow = _Request(request_id, tenant_id, deps)
     base_headers = {HEADER_REQUEST_ID: request_id}
     try:
@@ -222,14 +256,16 @@ def serve_messages(raw_body: bytes, tenant_id: str, request_id: str, deps: Gatew
 
     assert request.metadata is not None and request.metadata.user_id  # guaranteed by parse_messages_request
     user_hash = hash_user_id(deps.user_hash_key, tenant_id, request.metadata.user_id)
+    policy = resolve_profile(deps.config.screening, profile)
 
     try:
         standing = deps.users.get_standing(user_hash, flow.received)
     except StorageError as error:
         raise DependencyUnavailableError("user state is unavailable; retry later", headers=base_headers) from error
 
+    # A suspension stands in shadow mode too: shadow mode changes what screening does, not the user's standing.
     if standing.status is UserStatus.SUSPENDED:
-        outcome = ScreeningOutcome(decision=Decision.SUSPENDED)
+        outcome = ScreeningOutcome(decision=Decision.SUSPENDED, profile=policy.profile, shadow=policy.shadow)
         refusal = PermissionDeniedError(
             "this end user is suspended for repeated usage-policy violations",
             headers=base_headers,
@@ -238,24 +274,13 @@ def serve_messages(raw_body: bytes, tenant_id: str, request_id: str, deps: Gatew
         flow.write_audit(flow.record(request, payload, user_hash, outcome, Decision.SUSPENDED, standing, error=refusal))
         raise refusal
 
-    screening = deps.config.screening
-    outcome = screen_prompt(
-        end_user_text(request),
-        deps.screeners,
-        screening.categories,
-        deps.config.fail_mode,
-        skip_rest_on_block=screening.skip_moderator_on_fast_block,
-    )
+    outcome = _screen(end_user_text(request), policy, deps)
+    decision = enforced_decision(outcome.decision, policy.shadow)
 
-    if outcome.decision is Decision.BLOCKED:
+    if decision is Decision.BLOCKED:
         return _refuse_blocked(flow, request, payload, user_hash, outcome, standing)
-    if outcome.decision is Decision.UNAVAILABLE:
-        unavailable = DependencyUnavailableError(
-            f"screening is unavailable ({', '.join(outcome.unchecked)} failed) and this gateway fails closed; "
-            "retry later",
-            headers=base_headers,
-            warden=_warden_info(request_id, Decision.UNAVAILABLE, [], standing.status),
-        )
+    if decision is Decision.UNAVAILABLE:
+        unavailable = _screening_unavailable(flow, outcome, standing, ReviewSource.INPUT)
         flow.write_audit(
             flow.record(request, payload, user_hash, outcome, Decision.UNAVAILABLE, standing, error=unavailable)
         )
@@ -267,18 +292,76 @@ def serve_messages(raw_body: bytes, tenant_id: str, request_id: str, deps: Gatew
         reply = deps.claude.create_message(body)
     except WardenError as error:
         error.headers.update(base_headers)
-        flow.write_audit(flow.record(request, payload, user_hash, outcome, outcome.decision, standing, error=error))
+        flow.write_audit(flow.record(request, payload, user_hash, outcome, decision, standing, error=error))
         raise
 
-    record = flow.record(request, payload, user_hash, outcome, outcome.decision, standing, reply=reply)
+    output = _screen_answer(reply, policy, deps) if policy.output_screening else None
+    output_decision = enforced_decision(output.decision, policy.shadow) if output else Decision.ALLOWED
+    if output is not None and output_decision in (Decision.BLOCKED, Decision.UNAVAILABLE):
+        return _withhold_answer(flow, request, payload, user_hash, outcome, decision, output, standing, reply)
+
+    served = Decision.FLAGGED if Decision.FLAGGED in (decision, output_decision) else Decision.ALLOWED
+    record = flow.record(request, payload, user_hash, outcome, served, standing, reply=reply, output=output)
     s3_key = flow.write_audit(record)
-    if outcome.decision is Decision.FLAGGED:
-        flow.send_to_review(record, s3_key, ReviewSource.INPUT)
+    if decision is Decision.FLAGGED:
+        flow.send_to_review(record, s3_key, ReviewSource.INPUT, outcome, Decision.FLAGGED)
+    if output is not None and output_decision is Decision.FLAGGED:
+        flow.send_to_review(record, s3_key, ReviewSource.OUTPUT, output, Decision.FLAGGED)
 
     headers = dict(base_headers)
     if standing.warning:
         headers[HEADER_WARNING] = standing.warning
     return MessagesResult(body=reply.body, headers=headers)
+
+
+def _screen_answer(reply: ClaudeReply, policy: ScreeningPolicy, deps: GatewayDeps) -> ScreeningOutcome:
+    answer = completion_text(reply.body)
+    if not answer:
+        # Only tool calls, no text: nothing to screen, and a paid call on nothing would be waste.
+        return ScreeningOutcome(decision=Decision.ALLOWED, profile=policy.profile, shadow=policy.shadow)
+    return _screen(answer, policy, deps)
+
+
+def _screening_unavailable(
+    flow: _Request, outcome: ScreeningOutcome, standing: UserStanding, source: ReviewSource
+) -> DependencyUnavailableError:
+    what = "screening" if source is ReviewSource.INPUT else "screening of Claude's answer"
+    return DependencyUnavailableError(
+        f"{what} is unavailable ({', '.join(outcome.unchecked)} failed) and this gateway fails closed; retry later",
+        headers={HEADER_REQUEST_ID: flow.request_id},
+        warden=_warden_info(
+            flow.request_id,
+            Decision.UNAVAILABLE,
+            [],
+            standing.status,
+            source if source is ReviewSource.OUTPUT else None,
+        ),
+    )
+
+
+def _add_strike(flow: _Request, user_hash: str, outcome: ScreeningOutcome, standing: UserStanding) -> UserStanding:
+    try:
+        return flow.deps.users.add_strike(
+            user_hash, flow.tenant_id, flow.request_id, outcome.blocked_categories, flow.received
+        )
+    except StorageError as error:
+        flow.notes.append(f"strike not recorded: {error}")
+        return standing
+
+
+def _blocked_refusal(
+    flow: _Request, outcome: ScreeningOutcome, standing: UserStanding, source: ReviewSource
+) -> PermissionDeniedError:
+    categories = [category.value for category in outcome.categories]
+    screened = "usage-policy screen" if source is ReviewSource.INPUT else "usage-policy screen of Claude's answer"
+    refusal = PermissionDeniedError(
+        f"this request was blocked by the {screened} (" + ", ".join(categories) + ")",
+        headers={HEADER_REQUEST_ID: flow.request_id},
+        warden=_warden_info(flow.request_id, Decision.BLOCKED, categories, standing.status, source),
+    )
+    if standing.warning:
+        refusal.headers[HEADER_WARNING] = standing.warning
+    return refusal
 
 
 def _refuse_blocked(
@@ -289,21 +372,38 @@ def _refuse_blocked(
     outcome: ScreeningOutcome,
     standing: UserStanding,
 ) -> MessagesResult:
-    try:
-        standing = flow.deps.users.add_strike(
-            user_hash, flow.tenant_id, flow.request_id, outcome.blocked_categories, flow.received
-        )
-    except StorageError as error:
-        flow.notes.append(f"strike not recorded: {error}")
-    categories = [category.value for category in outcome.categories]
-    refusal = PermissionDeniedError(
-        "this request was blocked by the usage-policy screen (" + ", ".join(categories) + ")",
-        headers={HEADER_REQUEST_ID: flow.request_id},
-        warden=_warden_info(flow.request_id, Decision.BLOCKED, categories, standing.status),
-    )
-    if standing.warning:
-        refusal.headers[HEADER_WARNING] = standing.warning
+    standing = _add_strike(flow, user_hash, outcome, standing)
+    refusal = _blocked_refusal(flow, outcome, standing, ReviewSource.INPUT)
     record = flow.record(request, payload, user_hash, outcome, Decision.BLOCKED, standing, error=refusal)
     s3_key = flow.write_audit(record)
-    flow.send_to_review(record, s3_key, ReviewSource.INPUT)
+    flow.send_to_review(record, s3_key, ReviewSource.INPUT, outcome, Decision.BLOCKED)
+    raise refusal
+
+
+def _withhold_answer(
+    flow: _Request,
+    request: MessagesRequest,
+    payload: dict[str, Any],
+    user_hash: str,
+    outcome: ScreeningOutcome,
+    input_decision: Decision,
+    output: ScreeningOutcome,
+    standing: UserStanding,
+    reply: ClaudeReply,
+) -> MessagesResult:
+    """Claude's answer was blocked (or could not be screened, failing closed): keep it in the record, not the reply."""
+    refusal: WardenError
+    if output.decision is Decision.BLOCKED:
+        standing = _add_strike(flow, user_hash, output, standing)
+        refusal = _blocked_refusal(flow, output, standing, ReviewSource.OUTPUT)
+    else:
+        refusal = _screening_unavailable(flow, output, standing, ReviewSource.OUTPUT)
+    record = flow.record(
+        request, payload, user_hash, outcome, output.decision, standing, reply=reply, error=refusal, output=output
+    )
+    s3_key = flow.write_audit(record)
+    if input_decision is Decision.FLAGGED:
+        flow.send_to_review(record, s3_key, ReviewSource.INPUT, outcome, Decision.FLAGGED)
+    if output.decision is Decision.BLOCKED:
+        flow.send_to_review(record, s3_key, ReviewSource.OUTPUT, output, Decision.BLOCKED)
     raise refusal

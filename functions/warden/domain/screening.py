@@ -1,15 +1,62 @@
-"""Screening orchestration: run screeners in order of cost, then turn their scores into one decision."""
+"""Screening orchestration: resolve the tenant's profile, run the screeners, turn their scores into one decision.
+
+The offline fast tier runs first (sub-millisecond; a confident block there makes the paid calls pointless);
+the screeners that call out (the Claude moderator, Bedrock Guardrails) do not depend on each other and run
+concurrently on the executor the caller passes in, so screening takes as long as the slowest of them.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 
-from warden.config import Action, CategoryPolicy, FailMode
+from warden.config import DEFAULT_PROFILE, Action, CategoryPolicy, FailMode, ScreenerName, ScreeningConfig
 from warden.domain.ports import Screener
 from warden.errors import ScreenerFailedError
 from warden.models import Decision, ScreenerVerdict, ScreeningOutcome
 from warden.taxonomy import Category
+
+logger = logging.getLogger(__name__)
+
+# Screeners that make no network call: they run first, inline, before any paid one.
+OFFLINE_SCREENERS = frozenset({ScreenerName.FAST.value})
+SKIPPED_AFTER_BLOCK = "an earlier screener blocked"
+
+
+@dataclass(frozen=True)
+class ScreeningPolicy:
+    """The screening settings one request gets: its tenant's profile laid over the defaults."""
+
+    profile: str
+    categories: Mapping[Category, CategoryPolicy]
+    shadow: bool
+    output_screening: bool
+
+
+def resolve_profile(screening: ScreeningConfig, name: str | None) -> ScreeningPolicy:
+    """The effective policy of a profile; an unknown profile gets the default one and a logged warning."""
+    requested = name or DEFAULT_PROFILE
+    profile = screening.profiles.get(requested)
+    if profile is None:
+        if requested != DEFAULT_PROFILE:
+            logger.warning("unknown screening profile, using the default", extra={"profile": requested})
+        return ScreeningPolicy(DEFAULT_PROFILE, screening.categories, screening.shadow, screening.output_screening)
+    return ScreeningPolicy(
+        profile=requested,
+        categories={**screening.categories, **profile.categories},
+        shadow=screening.shadow if profile.shadow is None else profile.shadow,
+        output_screening=screening.output_screening if profile.output_screening is None else profile.output_screening,
+    )
+
+
+def enforced_decision(decision: Decision, shadow: bool) -> Decision:
+    """What Warden does with a screening decision: in shadow mode, serve it, and send what was not clean to review."""
+    if not shadow:
+        return decision
+    return Decision.ALLOWED if decision is Decision.ALLOWED else Decision.FLAGGED
 
 
 def _elapsed_ms(started: float) -> float:
@@ -76,6 +123,10 @@ def decide(
     )
 
 
+def _blocks(verdict: ScreenerVerdict, policies: Mapping[Category, CategoryPolicy]) -> bool:
+    return verdict.ran and Action.BLOCK in actions_for(verdict, policies).values()
+
+
 def screen_prompt(
     text: str,
     screeners: Sequence[Screener],
@@ -83,21 +134,39 @@ def screen_prompt(
     fail_mode: FailMode,
     *,
     skip_rest_on_block: bool = True,
+    executor: Executor | None = None,
 ) -> ScreeningOutcome:
-    """Screen the end user's text with each screener in order of cost.
+    """Screen text: offline screeners first, in order, then the others concurrently on `executor`.
 
-    When an earlier (cheaper) screener already blocks and `skip_rest_on_block` is set, later screeners are
-    recorded as skipped rather than called: the decision cannot change and the call would cost money.
+    When an offline screener already blocks and `skip_rest_on_block` is set, the others are recorded as
+    skipped rather than called: the decision cannot change and the calls would cost money. Without an
+    executor the others run one after another (same verdicts, summed latency). Verdicts keep the configured
+    order whatever order they finish in.
     """
     started = time.perf_counter()
-    verdicts: list[ScreenerVerdict] = []
-    already_blocked = False
-    for screener in screeners:
-        if already_blocked and skip_rest_on_block:
-            verdicts.append(ScreenerVerdict(screener=screener.name, skipped_reason="an earlier screener blocked"))
+    verdicts: dict[int, ScreenerVerdict] = {}
+    blocked = False
+    for index, screener in enumerate(screeners):
+        if screener.name not in OFFLINE_SCREENERS:
             continue
-        verdict = run_screener(screener, text)
-        verdicts.append(verdict)
-        if verdict.ran and Action.BLOCK in actions_for(verdict, policies).values():
-            already_blocked = True
-    return decide(verdicts, policies, fail_mode, latency_ms=_elapsed_ms(started))
+        if blocked and skip_rest_on_block:
+            verdicts[index] = ScreenerVerdict(screener=screener.name, skipped_reason=SKIPPED_AFTER_BLOCK)
+            continue
+        verdicts[index] = run_screener(screener, text)
+        blocked = blocked or _blocks(verdicts[index], policies)
+
+    online = [index for index in range(len(screeners)) if index not in verdicts]
+    if blocked and skip_rest_on_block:
+        for index in online:
+            verdicts[index] = ScreenerVerdict(screener=screeners[index].name, skipped_reason=SKIPPED_AFTER_BLOCK)
+    elif executor is None or len(online) < 2:
+        for index in online:
+            verdicts[index] = run_screener(screeners[index], text)
+    else:
+        pending: dict[int, Future[ScreenerVerdict]] = {
+            index: executor.submit(run_screener, screeners[index], text) for index in online
+        }
+        for index, future in pending.items():
+            verdicts[index] = future.result()
+    ordered = [verdicts[index] for index in range(len(screeners))]
+    return decide(ordered, policies, fail_mode, latency_ms=_elapsed_ms(started))
