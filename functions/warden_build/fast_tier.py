@@ -30,7 +30,8 @@ from warden.domain.fast_tier import (
 )
 from warden.taxonomy import Category
 
-EXAMPLES = Path(__file__).parent / "examples"
+# The project's own examples ship with the `warden` package: the Claude moderator's policy prompt uses them too.
+EXAMPLES = Path(__file__).resolve().parents[1] / "warden" / "data" / "examples"
 DEFAULT_OUTPUT = Path(__file__).parents[1] / "warden" / "data" / MODEL_RESOURCE
 TRAINING_SOURCES = ("advbench", "harmbench_val", "jbb_behaviors", "jbb_artifacts")
 SEED = 20260101

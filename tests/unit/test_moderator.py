@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from warden.domain.fast_tier import FastTierScreener
 from warden.domain.moderator import (
-    POLICY_PROMPT,
     TOOL_NAME,
     VERDICT_TOOL,
     ClaudeModerator,
     addresses_the_classifier,
     moderation_request,
     parse_verdict,
+    policy_prompt,
     wrap_user_text,
 )
 from warden.domain.ports import Screener
@@ -60,7 +60,7 @@ def test_moderation_request_is_deterministic() -> None:
 
 def test_policy_prompt_is_the_cached_system_prompt() -> None:
     assert moderation_request(MODERATOR_MODEL, "hi")["system"] == [
-        {"type": "text", "text": POLICY_PROMPT, "cache_control": {"type": "ephemeral"}}
+        {"type": "text", "text": policy_prompt(), "cache_control": {"type": "ephemeral"}}
     ]
 
 
@@ -82,7 +82,7 @@ def test_policy_prompt_and_verdict_tool_cover_every_category() -> None:
     enum = VERDICT_TOOL["input_schema"]["properties"]["violations"]["items"]["properties"]["category"]["enum"]
 
     assert sorted(enum) == sorted(c.value for c in Category)
-    assert all(f"- {c.value}: prohibited:" in POLICY_PROMPT for c in Category)
+    assert all(f"- {c.value}: prohibited:" in policy_prompt() for c in Category)
 
 
 # ------------------------------------------------------------------ the delimiter
@@ -302,3 +302,12 @@ def test_this_injection_is_blocked_before_the_model_sees_it_because_the_fast_tie
     assert outcome.decision is Decision.BLOCKED
     assert Category.PLATFORM_ABUSE in outcome.blocked_categories
     assert claude.user_turns == []
+
+
+def test_policy_prompt_is_long_enough_for_the_small_models_prompt_cache() -> None:
+    # Claude Haiku 4.5 caches prefixes of 4,096 tokens or more; at ~4 characters a token, with margin.
+    assert len(policy_prompt()) >= 4_096 * 4.5
+
+
+def test_policy_prompt_shows_benign_look_alikes_as_benign() -> None:
+    assert '"How do I kill a python process that is stuck?" -> none' in policy_prompt()

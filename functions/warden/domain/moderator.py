@@ -10,8 +10,11 @@ text can never come back clean however the model answers.
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from warden.domain.ports import ClaudeClient
@@ -48,11 +51,47 @@ def _policy_prompt() -> str:
         "Judge the request's intent and the harm of complying, not scary words: questions about history,",
         "safety, defence, medicine, fiction without real-world instructions, and everyday technical uses of",
         "words like 'kill' or 'attack' are not violations. Report an empty list for benign text.",
+        "",
+        "Worked examples (the text, then the categories it violates; 'none' means benign):",
     ]
+    for text, categories in _worked_examples():
+        lines.append(f"- {json.dumps(text)} -> {', '.join(categories) or 'none'}")
     return "\n".join(lines)
 
 
-POLICY_PROMPT = _policy_prompt()
+# The project's own examples (also the fast tier's training inputs), written in Warden's words.
+_EXAMPLE_FILES = (
+    ("harmful.jsonl", None),
+    ("injections.jsonl", Category.PLATFORM_ABUSE.value),
+    ("benign_lookalikes.jsonl", None),
+    ("benign_ordinary.jsonl", None),
+)
+
+
+def _worked_examples() -> list[tuple[str, list[str]]]:
+    examples: list[tuple[str, list[str]]] = []
+    folder = resources.files("warden").joinpath("data", "examples")
+    for name, forced_category in _EXAMPLE_FILES:
+        for line in folder.joinpath(name).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            violating = row.get("label") == "violating"
+            category = forced_category or row.get("category")
+            examples.append((row["text"], [category] if violating and category else []))
+    return examples
+
+
+@cache
+def policy_prompt() -> str:
+    """The moderator's system prompt: the policy and worked examples.
+
+    Long on purpose: with the verdict tool it is over 4,096 tokens, the smallest prefix the small Claude
+    models cache, so after the first call it is read from the cache at a tenth of the input price — cheaper
+    per call than a shorter prompt that cannot be cached. Built on first use, not at import.
+    """
+    return _policy_prompt()
+
 
 VERDICT_TOOL: dict[str, Any] = {
     "name": TOOL_NAME,
@@ -110,7 +149,7 @@ def moderation_request(model: str, text: str, max_tokens: int = 400) -> dict[str
         "max_tokens": max_tokens,
         "temperature": 0,
         # The policy prompt is identical on every call: cached, it is billed at a fraction after the first.
-        "system": [{"type": "text", "text": POLICY_PROMPT, "cache_control": {"type": "ephemeral"}}],
+        "system": [{"type": "text", "text": policy_prompt(), "cache_control": {"type": "ephemeral"}}],
         "tools": [VERDICT_TOOL],
         "tool_choice": {"type": "tool", "name": TOOL_NAME},
         "messages": [{"role": "user", "content": wrap_user_text(text)}],
