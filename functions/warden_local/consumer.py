@@ -101,6 +101,10 @@ class QueueConsumer:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the polling thread to finish after its current poll (at most one long-poll second)."""
         self._stop.set()
-        self._thread.join(timeout=5)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.request_stop()
+        self._thread.join(timeout)

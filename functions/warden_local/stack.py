@@ -134,14 +134,20 @@ class LocalStack:
         for consumer in self._consumers:
             consumer.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop everything, each part within `timeout` seconds; leftover threads are daemons and die with us."""
         for consumer in self._consumers:
-            consumer.stop()
+            consumer.request_stop()
         if self._api_server is not None:
             self._api_server.shutdown()
             self._api_server.server_close()
+        for consumer in self._consumers:
+            consumer.stop(timeout)
         if self._moto is not None:
-            self._moto.stop()
+            # moto's stop() joins its server thread without a timeout; never let it hold the exit.
+            stopper = threading.Thread(target=self._moto.stop, name="moto-stop", daemon=True)
+            stopper.start()
+            stopper.join(timeout)
 
     def banner(self) -> str:
         resources = self.resources
@@ -190,6 +196,7 @@ def run(out: TextIO = sys.stdout) -> int:
         stopped.wait()
     finally:
         out.write("Stopping the Warden local stack...\n")
+        out.flush()
         stack.stop()
         out.write("Stopped.\n")
         out.flush()

@@ -72,7 +72,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     output: list[str] = []
     assert process.stdout is not None
     try:
-        _read_until_ready(process.stdout, output, time.monotonic() + 60)
+        _read_until_ready(process.stdout, output, time.monotonic() + 120)
     except BaseException:
         process.kill()
         process.wait(10)
@@ -90,7 +90,7 @@ def stop_stack(stack: RunningStack) -> int:
     if stack.process.poll() is None:
         stack.process.send_signal(signal.SIGINT)
         try:
-            stack.process.wait(20)
+            stack.process.wait(60)  # generous: a loaded 2-core CI machine is slow, and a hang still fails
         except subprocess.TimeoutExpired:
             stack.process.kill()
             stack.process.wait(10)
