@@ -98,9 +98,42 @@ _STRONG_ANCHOR_STEMS = (
     "without his know", "without their know", "without them know", "disable the power", "shut down the power",
     "take down the power", "black out",
 )  # fmt: skip
-_STRONG_ANCHOR = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in _STRONG_ANCHOR_STEMS) + ")")
-_HARM_ANCHOR = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in _HARM_ANCHOR_STEMS) + ")")
-_JAILBREAK_ANCHOR = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in _JAILBREAK_ANCHOR_STEMS) + ")")
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _trie_pattern(stems: tuple[str, ...]) -> str:
+    """One regex for "any of these stems", as a prefix trie: a character decides each branch, so the search
+    does not try every stem at every position of a 4,000-character prompt."""
+    trie: _Trie = {}
+    for stem in stems:
+        node = trie
+        for char in stem:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: _Trie) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
+        return body + "?" if ends else body
+
+    return r"\b" + build(trie)
+
+
+@cache
+def _anchors() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The strong, harm and jailbreak anchor patterns, compiled on first use rather than at import."""
+    return (
+        re.compile(_trie_pattern(_STRONG_ANCHOR_STEMS)),
+        re.compile(_trie_pattern(_HARM_ANCHOR_STEMS)),
+        re.compile(_trie_pattern(_JAILBREAK_ANCHOR_STEMS)),
+    )
+
+
 _UNANCHORED_CAP = 0.3
 # The fast tier acts alone only when confident: its blocks skip the moderator and add strikes, so a false
 # positive costs an ordinary user far more than a miss, which the moderator behind it can still catch.
@@ -193,7 +226,9 @@ class FastTierModel:
         With an unambiguous term in the text the learned scores stand; otherwise only confident ones do.
         """
         raw = self.raw_scores(prepared)
-        if _STRONG_ANCHOR.search(prepared):
+        # Calibration changes only scores under CONFIDENT; without any, the text need not be searched.
+        undecided = any(score < CONFIDENT for score in raw.values())
+        if not undecided or _anchors()[0].search(prepared):
             return raw
         return {category: _calibrated(score) for category, score in raw.items()}
 
@@ -201,8 +236,11 @@ class FastTierModel:
         """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
         found = features(prepared)
         scores: dict[Category, float] = {}
-        harm_anchored = _HARM_ANCHOR.search(prepared) is not None
+        _, harm_anchor, jailbreak_anchor = _anchors()
+        # The anchors are searched only where the cap would change a score (most text scores low anyway).
         harm = sigmoid(self.harm.logit(found))
+        jailbreak = sigmoid(self.jailbreak.logit(found))
+        harm_anchored = (harm > _UNANCHORED_CAP or jailbreak > _UNANCHORED_CAP) and bool(harm_anchor.search(prepared))
         if not harm_anchored:
             harm = min(harm, _UNANCHORED_CAP)
         if harm >= _CATEGORY_FLOOR:
@@ -213,9 +251,10 @@ class FastTierModel:
                 score = harm * math.exp(logit - top)
                 if score >= _SCORE_FLOOR:
                     scores[category] = round(score, 4)
-        jailbreak = sigmoid(self.jailbreak.logit(found))
-        if not (harm_anchored or "#symbols3" in found or _JAILBREAK_ANCHOR.search(prepared)):
-            jailbreak = min(jailbreak, _UNANCHORED_CAP)
+        if jailbreak > _UNANCHORED_CAP and not (
+            harm_anchored or "#symbols3" in found or jailbreak_anchor.search(prepared)
+        ):
+            jailbreak = _UNANCHORED_CAP
         if jailbreak >= _SCORE_FLOOR:
             scores[Category.PLATFORM_ABUSE] = max(scores.get(Category.PLATFORM_ABUSE, 0.0), round(jailbreak, 4))
         return scores
