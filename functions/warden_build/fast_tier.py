@@ -84,7 +84,14 @@ def _artifact_group(row_id: str) -> str:
 def project_examples(examples_dir: Path = EXAMPLES) -> list[Example]:
     """The project's own examples, with jailbreak wrappers applied to a fixed subset of its harmful requests."""
     rows: list[Example] = []
-    for name in ("harmful", "injections", "benign_lookalikes", "benign_ordinary", "benign_conversational"):
+    for name in (
+        "harmful",
+        "injections",
+        "benign_lookalikes",
+        "benign_ordinary",
+        "benign_conversational",
+        "benign_tasks",
+    ):
         rows.extend(_example(row, "project") for row in _read_jsonl(examples_dir / f"{name}.jsonl"))
     harmful = [row for row in rows if row.violating and row.category is not Category.PLATFORM_ABUSE]
     for index, wrapper in enumerate(_read_jsonl(examples_dir / "jailbreak_wrappers.jsonl")):

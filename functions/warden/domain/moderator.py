@@ -59,25 +59,31 @@ def _policy_prompt() -> str:
     return "\n".join(lines)
 
 
-# The project's own examples (also the fast tier's training inputs), written in Warden's words.
+# The project's own examples (also the fast tier's training inputs), written in Warden's words: (file, the
+# category every row counts towards if violating, how many rows per category to show). The caps keep the
+# prompt near 6,500 tokens: over the caching minimum, without paying to re-read a longer prefix every call.
 _EXAMPLE_FILES = (
-    ("harmful.jsonl", None),
-    ("injections.jsonl", Category.PLATFORM_ABUSE.value),
-    ("benign_lookalikes.jsonl", None),
-    ("benign_ordinary.jsonl", None),
+    ("harmful.jsonl", None, 10),
+    ("injections.jsonl", Category.PLATFORM_ABUSE.value, 10),
+    ("benign_lookalikes.jsonl", None, 80),
+    ("benign_ordinary.jsonl", None, 50),
 )
 
 
 def _worked_examples() -> list[tuple[str, list[str]]]:
     examples: list[tuple[str, list[str]]] = []
     folder = resources.files("warden").joinpath("data", "examples")
-    for name, forced_category in _EXAMPLE_FILES:
+    for name, forced_category, per_category in _EXAMPLE_FILES:
+        shown: dict[str | None, int] = {}
         for line in folder.joinpath(name).read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             row = json.loads(line)
             violating = row.get("label") == "violating"
             category = forced_category or row.get("category")
+            if shown.get(category, 0) >= per_category:
+                continue
+            shown[category] = shown.get(category, 0) + 1
             examples.append((row["text"], [category] if violating and category else []))
     return examples
 
