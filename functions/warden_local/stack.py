@@ -200,4 +200,6 @@ def run(out: TextIO = sys.stdout) -> int:
         stack.stop()
         out.write("Stopped.\n")
         out.flush()
-    return 0
+    # Everything this process started is stopped above; a library thread left behind (an idle worker, a
+    # connection pool) must not keep the process alive after Ctrl-C.
+    os._exit(0)

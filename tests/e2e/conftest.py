@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ READY_LINE = "Warden local stack is running."
 @dataclass
 class RunningStack:
     process: subprocess.Popen[str]
+    drainer: threading.Thread
     api_url: str
     aws_url: str
     api_key: str
@@ -55,6 +57,11 @@ def _read_until_ready(stream: IO[str], output: list[str], deadline: float) -> No
     raise TimeoutError("the local stack did not become ready:\n" + "".join(output))
 
 
+def _drain(stream: IO[str], output: list[str]) -> None:
+    for line in iter(stream.readline, ""):
+        output.append(line)
+
+
 def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     port, aws_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "WARDEN_", "ANTHROPIC_"))}
@@ -77,8 +84,12 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
         process.kill()
         process.wait(10)
         raise
+    # Keep reading the child's output: a pipe nobody reads fills up and blocks the stack on its next write.
+    drainer = threading.Thread(target=_drain, args=(process.stdout, output), daemon=True)
+    drainer.start()
     return RunningStack(
         process=process,
+        drainer=drainer,
         api_url=f"http://127.0.0.1:{port}",
         aws_url=f"http://127.0.0.1:{aws_port}",
         api_key=c.DEFAULT_LOCAL_API_KEY,
@@ -94,9 +105,7 @@ def stop_stack(stack: RunningStack) -> int:
         except subprocess.TimeoutExpired:
             stack.process.kill()
             stack.process.wait(10)
-    if stack.process.stdout is not None:
-        stack.output.append(stack.process.stdout.read())
-        stack.process.stdout.close()
+    stack.drainer.join(10)  # the output up to the process's exit
     return stack.process.returncode
 
 
