@@ -5,12 +5,12 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from warden.config import RetentionConfig
 
+from infra.constructs._sqs import queue_with_dlq
+
 # SQS's maximum: a record waiting to be drained must outlive any outage we can plan for.
-QUEUE_RETENTION = Duration.days(14)
 # Failed drains of one record before it parks in the DLQ (where an alarm fires) instead of blocking the queue.
 FALLBACK_MAX_RECEIVE_COUNT = 5
 NONCURRENT_VERSION_DAYS = 30
@@ -38,8 +38,15 @@ class AuditStorage(Construct):
         self.key = self._build_key()
         self.access_log_bucket = self._build_access_log_bucket(retention)
         self.bucket = self._build_audit_bucket(retention)
-        self.fallback_dlq = self._build_fallback_dlq()
-        self.fallback_queue = self._build_fallback_queue(self.fallback_dlq, fallback_visibility_timeout)
+        self.fallback_queue, self.fallback_dlq = queue_with_dlq(
+            self,
+            "AuditFallbackQueue",
+            "AuditFallbackDlq",
+            visibility_timeout=fallback_visibility_timeout,
+            max_receive_count=FALLBACK_MAX_RECEIVE_COUNT,
+            # It carries whole records (prompts and completions): encrypted with the audit key.
+            key=self.key,
+        )
 
     def _build_key(self) -> kms.Key:
         return kms.Key(
@@ -108,26 +115,4 @@ class AuditStorage(Construct):
                 ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
-        )
-
-    def _build_fallback_dlq(self) -> sqs.Queue:
-        return sqs.Queue(
-            self,
-            "AuditFallbackDlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=QUEUE_RETENTION,
-        )
-
-    def _build_fallback_queue(self, dlq: sqs.Queue, visibility_timeout: Duration) -> sqs.Queue:
-        return sqs.Queue(
-            self,
-            "AuditFallbackQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=QUEUE_RETENTION,
-            visibility_timeout=visibility_timeout,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=FALLBACK_MAX_RECEIVE_COUNT),
         )

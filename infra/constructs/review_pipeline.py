@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from warden.constants import (
     CASES_STATUS_INDEX,
@@ -16,9 +15,9 @@ from warden.constants import (
 )
 
 from infra.constructs._dynamodb import table_from_shape
+from infra.constructs._sqs import queue_with_dlq
 
 # SQS's maximum: review items must survive a long consumer outage.
-QUEUE_RETENTION = Duration.days(14)
 
 
 class ReviewPipeline(Construct):
@@ -29,30 +28,15 @@ class ReviewPipeline(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, visibility_timeout: Duration) -> None:
         super().__init__(scope, construct_id)
-        self.dlq = self._build_dlq()
-        self.queue = self._build_queue(self.dlq, visibility_timeout)
-        self.cases_table = self._build_cases_table()
-        self.idempotency_table = self._build_idempotency_table()
-
-    def _build_dlq(self) -> sqs.Queue:
-        return sqs.Queue(
-            self,
-            "ReviewDlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=QUEUE_RETENTION,
-        )
-
-    def _build_queue(self, dlq: sqs.Queue, visibility_timeout: Duration) -> sqs.Queue:
-        return sqs.Queue(
+        self.queue, self.dlq = queue_with_dlq(
             self,
             "ReviewQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=QUEUE_RETENTION,
+            "ReviewDlq",
             visibility_timeout=visibility_timeout,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=REVIEW_MAX_RECEIVE_COUNT),
+            max_receive_count=REVIEW_MAX_RECEIVE_COUNT,
         )
+        self.cases_table = self._build_cases_table()
+        self.idempotency_table = self._build_idempotency_table()
 
     def _build_cases_table(self) -> dynamodb.Table:
         table = table_from_shape(self, "CasesTable", CASES_TABLE)
