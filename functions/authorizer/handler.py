@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from warden.adapters.tenant_store import DynamoTenantStore
-from warden.constants import AUTH_CONTEXT_PROFILE, AUTH_CONTEXT_TENANT_ID
+from warden.constants import AUTH_CONTEXT_PROFILE, AUTH_CONTEXT_SETTINGS, AUTH_CONTEXT_TENANT_ID
 from warden.domain.tenants import TenantResolver, api_key_from_headers
 from warden.models import TenantStatus
 from warden.settings import authorizer_settings
@@ -51,7 +52,12 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={AUTH_CONTEXT_TENANT_ID: tenant.tenant_id, AUTH_CONTEXT_PROFILE: tenant.profile},
+        context={
+            AUTH_CONTEXT_TENANT_ID: tenant.tenant_id,
+            AUTH_CONTEXT_PROFILE: tenant.profile,
+            # Authorizer context values must be strings, numbers or booleans.
+            AUTH_CONTEXT_SETTINGS: json.dumps(tenant.settings(), separators=(",", ":")),
+        },
         usage_identifier_key=tenant.usage_key,
     )
     if tenant.status is not TenantStatus.ACTIVE:

@@ -14,11 +14,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from warden.api_errors import anthropic_error_body, error_response
 from warden.config import DEFAULT_PROFILE
-from warden.constants import AUTH_CONTEXT_PROFILE, AUTH_CONTEXT_TENANT_ID, HEADER_REQUEST_ID
+from warden.constants import AUTH_CONTEXT_PROFILE, AUTH_CONTEXT_SETTINGS, AUTH_CONTEXT_TENANT_ID, HEADER_REQUEST_ID
 from warden.domain.gateway import serve_messages
 from warden.domain.standing import user_standing
 from warden.errors import AuthenticationError, DependencyUnavailableError, StorageError, WardenError
 from warden.ids import new_request_id
+from warden.models import Tenant
 
 from gateway import wiring
 
@@ -37,9 +38,12 @@ def _tenant_id() -> str:
     return str(tenant_id)
 
 
-def _profile() -> str:
-    """The tenant's screening profile from the authorizer (older cached authorizer answers carry none)."""
-    return str(app.current_event.request_context.authorizer.get(AUTH_CONTEXT_PROFILE) or DEFAULT_PROFILE)
+def _tenant() -> Tenant:
+    """The tenant and its per-tenant settings from the authorizer (older cached answers carry only the profile)."""
+    context = app.current_event.request_context.authorizer
+    raw = context.get(AUTH_CONTEXT_SETTINGS)
+    settings = json.loads(raw) if raw else {"profile": str(context.get(AUTH_CONTEXT_PROFILE) or DEFAULT_PROFILE)}
+    return Tenant.from_settings(_tenant_id(), settings)
 
 
 def _request_id() -> str:
@@ -55,10 +59,10 @@ def _json_response(status: int, body: dict[str, Any], headers: dict[str, str]) -
 @tracer.capture_method
 def create_message() -> Response[str]:
     request_id = _request_id()
-    tenant_id = _tenant_id()
-    logger.append_keys(warden_request_id=request_id, tenant_id=tenant_id)
+    tenant = _tenant()
+    logger.append_keys(warden_request_id=request_id, tenant_id=tenant.tenant_id)
     raw = app.current_event.decoded_body or ""
-    result = serve_messages(raw.encode(), tenant_id, request_id, wiring.gateway_deps(), profile=_profile())
+    result = serve_messages(raw.encode(), tenant, request_id, wiring.gateway_deps())
     metrics.add_metric(name="RequestsServed", unit=MetricUnit.Count, value=1)
     return _json_response(200, result.body, result.headers)
 

@@ -40,6 +40,13 @@ class FailMode(StrEnum):
     ALLOW_AND_FLAG = "allow_and_flag"  # serve it, record what was not checked, send it to review
 
 
+class IdentityMode(StrEnum):
+    """How a tenant's end users are identified."""
+
+    TRUSTED_BACKEND = "trusted_backend"  # the app authenticates with its tenant key and names the user
+    JWT = "jwt"  # the end user presents a verified token; its `sub` is the user id
+
+
 class ScreenerName(StrEnum):
     FAST = "fast"
     MODERATOR = "moderator"
@@ -327,12 +334,14 @@ __all__ = [
     "GuardrailStrength",
     "GuardrailTopic",
     "GuardrailsConfig",
+    "IdentityMode",
     "InvalidConfigurationError",
     "Provider",
     "RuntimeConfig",
     "ScreenerName",
     "ScreeningConfig",
     "ScreeningProfile",
+    "StrikeLadderConfig",
     "WardenConfig",
     "parse_config",
 ]

@@ -54,6 +54,7 @@ TENANT_ROUTES: tuple[tuple[str, str], ...] = (
 # Keys the authorizer puts in the API Gateway authorizer context.
 AUTH_CONTEXT_TENANT_ID = "tenant_id"
 AUTH_CONTEXT_PROFILE = "profile"  # the tenant's screening profile
+AUTH_CONTEXT_SETTINGS = "tenant_settings"  # JSON of `Tenant.settings()`: the tenant's per-tenant overrides
 
 # --- Audit bucket layout ------------------------------------------------------------------------
 AUDIT_RECORDS_PREFIX = "records/"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
+from warden.config import FailMode, IdentityMode, StrikeLadderConfig
 from warden.taxonomy import Category
 
 # ---------------------------------------------------------------- the Anthropic Messages request
@@ -183,6 +185,24 @@ class Tenant(BaseModel):
     usage_key: str | None = None
     # The screening profile (`screening.profiles` in cdk.json) this tenant's requests are screened with.
     profile: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "default"
+    # Per-tenant overrides of the deployment configuration (None: the deployment's setting applies).
+    fail_mode: FailMode | None = None
+    strike_ladder: StrikeLadderConfig | None = None
+    identity: IdentityMode = IdentityMode.TRUSTED_BACKEND
+    # End users must accept the current usage-policy version before their requests are served.
+    require_policy_acceptance: bool = False
+
+    def settings(self) -> dict[str, Any]:
+        """What the gateway needs of the tenant besides its id (the authorizer hands it over as JSON)."""
+        return self.model_dump(mode="json", include=set(TENANT_SETTINGS), exclude_none=True)
+
+    @classmethod
+    def from_settings(cls, tenant_id: str, settings: Mapping[str, Any]) -> Tenant:
+        return cls(tenant_id=tenant_id, name=tenant_id, **{k: v for k, v in settings.items() if k in TENANT_SETTINGS})
+
+
+# The tenant fields that travel with each request (stored with the tenant record, overridable per tenant).
+TENANT_SETTINGS = ("profile", "fail_mode", "strike_ladder", "identity", "require_policy_acceptance")
 
 
 # ---------------------------------------------------------------- Claude

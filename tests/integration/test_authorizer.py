@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from warden import constants as c
 from warden.adapters.tenant_store import DynamoTenantStore
+from warden.config import FailMode, StrikeLadderConfig
 from warden.domain.identity import hash_api_key
 from warden.models import Tenant, TenantStatus
 
@@ -116,3 +118,30 @@ def test_disabled_tenant_is_denied(aws: AwsStack, authorize: Callable[[dict[str,
 
     # Then every route is denied
     assert effects_for(response["policyDocument"], event["methodArn"]) == {"Deny"}
+
+
+def test_tenant_overrides_travel_in_the_context(
+    aws: AwsStack, authorize: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    # Given a tenant stored with per-tenant overrides
+    api_key = "wk_" + secrets.token_urlsafe(24)
+    tenant = Tenant(
+        tenant_id="initech-" + secrets.token_hex(4),
+        name="Initech",
+        profile="strict",
+        fail_mode=FailMode.ALLOW_AND_FLAG,
+        strike_ladder=StrikeLadderConfig(warn_at=2, suspend_at=4, window_days=7),
+        require_policy_acceptance=True,
+    )
+    DynamoTenantStore(aws.resources.tenants_table).put(
+        hash_api_key(api_key), tenant, datetime.now(UTC).isoformat(timespec="seconds")
+    )
+
+    # When it calls with its key
+    context = authorize(authorizer_event("x_api_key", api_key))["context"]
+
+    # Then the gateway can rebuild exactly the tenant's settings from the authorizer context
+    assert all(isinstance(value, str | int | bool) for value in context.values())
+    rebuilt = Tenant.from_settings(context[c.AUTH_CONTEXT_TENANT_ID], json.loads(context[c.AUTH_CONTEXT_SETTINGS]))
+    assert rebuilt.settings() == tenant.settings()
+    assert context[c.AUTH_CONTEXT_PROFILE] == "strict"

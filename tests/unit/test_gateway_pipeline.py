@@ -22,7 +22,7 @@ from warden.errors import (
     UpstreamError,
     WardenError,
 )
-from warden.models import Decision, UserStatus
+from warden.models import Decision, Tenant, UserStatus
 from warden.taxonomy import Category
 
 from tests.unit.fakes import (
@@ -57,7 +57,7 @@ class Pipeline:
     screener: StaticScreener | FailingScreener
 
     def serve(self, **overrides: Any) -> MessagesResult:
-        return serve_messages(request_body(**overrides), TENANT, REQUEST_ID, self.deps)
+        return serve_messages(request_body(**overrides), Tenant(tenant_id=TENANT, name=TENANT), REQUEST_ID, self.deps)
 
     def refused(self, error: type[WardenError] = WardenError, **overrides: Any) -> WardenError:
         with pytest.raises(error) as caught:

@@ -20,7 +20,7 @@ from warden.domain.review import PRIORITY_BLOCKED
 from warden.domain.screening import resolve_profile
 from warden.domain.strikes import StrikeLadder
 from warden.errors import DependencyUnavailableError, PermissionDeniedError, WardenError
-from warden.models import Decision, ReviewSource, UserStatus
+from warden.models import Decision, ReviewSource, Tenant, UserStatus
 from warden.taxonomy import Category
 
 from tests.unit.fakes import (
@@ -80,7 +80,9 @@ class Flow:
             "messages": [{"role": "user", "content": text}],
             "metadata": {"user_id": "alice"},
         }
-        return serve_messages(json.dumps(body).encode(), TENANT, REQUEST_ID, self.deps, profile=profile)
+        return serve_messages(
+            json.dumps(body).encode(), Tenant(tenant_id=TENANT, name=TENANT, profile=profile), REQUEST_ID, self.deps
+        )
 
     def refused(self, error: type[WardenError], profile: str, text: str = "What is the capital?") -> WardenError:
         with pytest.raises(error) as caught:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import client
@@ -25,12 +27,15 @@ class DynamoTenantStore:
         item = response.get("Item")
         if not item:
             return None
+        # Per-tenant overrides are one JSON attribute (`Tenant.settings()`); `profile` predates it.
+        settings = json.loads(item.get("settings", {}).get("S", "{}"))
+        settings.setdefault("profile", item.get("profile", {}).get("S", DEFAULT_PROFILE))
         return Tenant(
             tenant_id=item["tenant_id"]["S"],
             name=item.get("name", {}).get("S", item["tenant_id"]["S"]),
             status=item.get("status", {}).get("S", "active"),
             usage_key=item.get("usage_key", {}).get("S"),
-            profile=item.get("profile", {}).get("S", DEFAULT_PROFILE),
+            **settings,
         )
 
     def put(self, key_hash: str, tenant: Tenant, created_at: str) -> None:
@@ -40,6 +45,7 @@ class DynamoTenantStore:
             "name": {"S": tenant.name},
             "status": {"S": tenant.status.value},
             "profile": {"S": tenant.profile},
+            "settings": {"S": json.dumps(tenant.settings(), sort_keys=True)},
             "created_at": {"S": created_at},
         }
         if tenant.usage_key:

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from warden import __version__
-from warden.config import DEFAULT_PROFILE, RuntimeConfig
+from warden.config import RuntimeConfig
 from warden.constants import HEADER_REQUEST_ID, HEADER_WARNING
 from warden.domain.identity import hash_user_id
 from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
@@ -42,6 +42,7 @@ from warden.models import (
     ReviewItem,
     ReviewSource,
     ScreeningOutcome,
+    Tenant,
     UserStanding,
     UserStatus,
     completion_text,
@@ -139,12 +140,12 @@ def _warden_info(
     return info
 
 
-def _screen(text: str, policy: ScreeningPolicy, deps: GatewayDeps) -> ScreeningOutcome:
+def _screen(text: str, policy: ScreeningPolicy, deps: GatewayDeps, tenant: Tenant) -> ScreeningOutcome:
     outcome = screen_prompt(
         text,
         deps.screeners,
         policy.categories,
-        deps.config.fail_mode,
+        tenant.fail_mode or deps.config.fail_mode,
         skip_rest_on_block=deps.config.screening.skip_moderator_on_fast_block,
         executor=deps.executor,
     )
@@ -154,9 +155,10 @@ def _screen(text: str, policy: ScreeningPolicy, deps: GatewayDeps) -> ScreeningO
 class _Request:
     """What one request accumulates on its way through the pipeline."""
 
-    def __init__(self, request_id: str, tenant_id: str, deps: GatewayDeps):
+    def __init__(self, request_id: str, tenant: Tenant, deps: GatewayDeps):
         self.request_id = request_id
-        self.tenant_id = tenant_id
+        self.tenant = tenant
+        self.tenant_id = tenant.tenant_id
         self.deps = deps
         self.received = deps.clock()
         self.started = time.perf_counter()
@@ -242,11 +244,10 @@ class _Request:
             logger.error("review item not queued", extra={"warden_request_id": self.request_id, "error": str(error)})
 
 
-def serve_messages(
-    raw_body: bytes, tenant_id: str, request_id: str, deps: GatewayDeps, profile: str = DEFAULT_PROFILE
-) -> MessagesResult:
-    """Handle one Messages request for a tenant screened with `profile`; raise `WardenError` for every refusal."""
-    flow = _Request(request_id, tenant_id, deps)
+def serve_messages(raw_body: bytes, tenant: Tenant, request_id: str, deps: GatewayDeps) -> MessagesResult:
+    """Handle one Messages request for `tenant` (with its settings); raise `WardenError` for every refusal."""
+    tenant_id = tenant.tenant_id
+    flow = _Request(request_id, tenant, deps)
     base_headers = {HEADER_REQUEST_ID: request_id}
     try:
         request, payload = parse_messages_request(raw_body, deps.config)
@@ -256,7 +257,7 @@ def serve_messages(
 
     assert request.metadata is not None and request.metadata.user_id  # guaranteed by parse_messages_request
     user_hash = hash_user_id(deps.user_hash_key, tenant_id, request.metadata.user_id)
-    policy = resolve_profile(deps.config.screening, profile)
+    policy = resolve_profile(deps.config.screening, tenant.profile)
 
     try:
         standing = deps.users.get_standing(user_hash, flow.received)
@@ -274,7 +275,7 @@ def serve_messages(
         flow.write_audit(flow.record(request, payload, user_hash, outcome, Decision.SUSPENDED, standing, error=refusal))
         raise refusal
 
-    outcome = _screen(end_user_text(request), policy, deps)
+    outcome = _screen(end_user_text(request), policy, deps, tenant)
     decision = enforced_decision(outcome.decision, policy.shadow)
 
     if decision is Decision.BLOCKED:
@@ -295,7 +296,7 @@ def serve_messages(
         flow.write_audit(flow.record(request, payload, user_hash, outcome, decision, standing, error=error))
         raise
 
-    output = _screen_answer(reply, policy, deps) if policy.output_screening else None
+    output = _screen_answer(reply, policy, deps, tenant) if policy.output_screening else None
     output_decision = enforced_decision(output.decision, policy.shadow) if output else Decision.ALLOWED
     if output is not None and output_decision in (Decision.BLOCKED, Decision.UNAVAILABLE):
         return _withhold_answer(flow, request, payload, user_hash, outcome, decision, output, standing, reply)
@@ -314,12 +315,12 @@ def serve_messages(
     return MessagesResult(body=reply.body, headers=headers)
 
 
-def _screen_answer(reply: ClaudeReply, policy: ScreeningPolicy, deps: GatewayDeps) -> ScreeningOutcome:
+def _screen_answer(reply: ClaudeReply, policy: ScreeningPolicy, deps: GatewayDeps, tenant: Tenant) -> ScreeningOutcome:
     answer = completion_text(reply.body)
     if not answer:
         # Only tool calls, no text: nothing to screen, and a paid call on nothing would be waste.
         return ScreeningOutcome(decision=Decision.ALLOWED, profile=policy.profile, shadow=policy.shadow)
-    return _screen(answer, policy, deps)
+    return _screen(answer, policy, deps, tenant)
 
 
 def _screening_unavailable(
