@@ -7,7 +7,7 @@ from functools import cache
 
 from warden.adapters.audit_store import S3AuditStore
 from warden.adapters.claude import AnthropicClaude, BedrockClaude, StandInClaude
-from warden.adapters.guardrails import BedrockGuardrailScreener
+from warden.adapters.guardrails import BedrockGuardrailScreener, GuardrailSource
 from warden.adapters.review_queue import SqsReviewQueue
 from warden.adapters.secrets import secret_string
 from warden.adapters.user_store import DynamoUserStore
@@ -34,15 +34,16 @@ def _claude(settings: GatewaySettings) -> ClaudeClient:
     return StandInClaude()
 
 
-def _guardrail_screener(settings: GatewaySettings) -> BedrockGuardrailScreener:
+def _guardrail_screener(settings: GatewaySettings, source: GuardrailSource) -> BedrockGuardrailScreener:
     if not (settings.guardrail_id and settings.guardrail_version):
         raise ValueError("screening lists 'guardrails' but WARDEN_GUARDRAIL_ID / WARDEN_GUARDRAIL_VERSION are not set")
     return BedrockGuardrailScreener(
-        settings.guardrail_id, settings.guardrail_version, settings.guardrail_topic_categories
+        settings.guardrail_id, settings.guardrail_version, settings.guardrail_topic_categories, source=source
     )
 
 
-def _screeners(settings: GatewaySettings, claude: ClaudeClient) -> list[Screener]:
+def _screeners(settings: GatewaySettings, claude: ClaudeClient, source: GuardrailSource = "INPUT") -> list[Screener]:
+    """The configured screeners; `source` tells the ones that care whether they see prompts or Claude's answers."""
     screening = settings.config.screening
     screeners: list[Screener] = []
     for name in screening.screeners:
@@ -54,7 +55,7 @@ def _screeners(settings: GatewaySettings, claude: ClaudeClient) -> list[Screener
                 ClaudeModerator(claude, settings.config.models.moderator, screening.moderator_timeout_seconds)
             )
         elif name is ScreenerName.GUARDRAILS and settings.config.provider is not Provider.STANDIN:
-            screeners.append(_guardrail_screener(settings))
+            screeners.append(_guardrail_screener(settings, source))
     return screeners
 
 
@@ -89,6 +90,7 @@ def gateway_deps() -> GatewayDeps:
         user_hash_key=user_hash_key(),
         users=user_store(),
         screeners=_screeners(settings, claude),
+        output_screeners=_screeners(settings, claude, source="OUTPUT"),
         claude=claude,
         audit=S3AuditStore(settings.audit_bucket, settings.audit_fallback_queue_url),
         review=SqsReviewQueue(settings.review_queue_url),

@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 from warden import constants
-from warden.config import GuardrailsConfig, GuardrailStrength
+from warden.config import GuardrailFilter, GuardrailsConfig, GuardrailStrength
 
 # The gateway never shows the guardrail's messages (Warden answers with its own error), but CloudFormation
 # requires them; neutral, in case the guardrail is ever attached to a model invocation directly.
@@ -31,8 +31,11 @@ def _content_policy(config: GuardrailsConfig) -> bedrock.CfnGuardrail.ContentPol
         bedrock.CfnGuardrail.ContentFilterConfigProperty(
             type=filter_type.value,
             input_strength=strength.value,
-            # Only input is screened; Bedrock requires NONE on the output side of PROMPT_ATTACK anyway.
-            output_strength=GuardrailStrength.NONE.value,
+            # Output screening sends Claude's answers with source OUTPUT: the same strength applies to them.
+            # Prompt attacks exist only in input, and Bedrock requires NONE on that filter's output side.
+            output_strength=GuardrailStrength.NONE.value
+            if filter_type is GuardrailFilter.PROMPT_ATTACK
+            else strength.value,
         )
         for filter_type, strength in sorted(config.filters.items())
         if strength is not GuardrailStrength.NONE

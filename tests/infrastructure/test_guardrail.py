@@ -79,7 +79,8 @@ class TestEnabled:
         assert set(filters) == {"HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT"}
         assert filters["HATE"]["InputStrength"] == "HIGH"
         assert filters["INSULTS"]["InputStrength"] == "MEDIUM"
-        assert {f["OutputStrength"] for f in filters.values()} == {"NONE"}
+        # Claude's answers (output screening) are held to the same strengths.
+        assert all(f["OutputStrength"] == f["InputStrength"] for f in filters.values())
         assert properties["TopicPolicyConfig"]["TopicsConfig"] == [
             {
                 "Name": TOPIC["name"],

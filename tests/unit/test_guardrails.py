@@ -62,14 +62,14 @@ def screener(bedrock_runtime: Any) -> BedrockGuardrailScreener:
     return BedrockGuardrailScreener(GUARDRAIL_ID, GUARDRAIL_VERSION, TOPICS, bedrock_runtime=bedrock_runtime)
 
 
-def expect_call(stubber: Stubber, reply: dict[str, Any], text: str) -> None:
+def expect_call(stubber: Stubber, reply: dict[str, Any], text: str, source: str = "INPUT") -> None:
     stubber.add_response(
         "apply_guardrail",
         reply,
         {
             "guardrailIdentifier": GUARDRAIL_ID,
             "guardrailVersion": GUARDRAIL_VERSION,
-            "source": "INPUT",
+            "source": source,
             "content": [{"text": {"text": text}}],
         },
     )
@@ -173,6 +173,18 @@ def test_screen_applies_the_guardrail_to_the_input_and_maps_the_findings(
     assert verdict.usage == {"topicPolicyUnits": 1, "contentPolicyUnits": 1}
 
 
+def test_an_output_screener_applies_the_guardrail_as_model_output(bedrock_runtime: Any, stubber: Stubber) -> None:
+    # Claude's answer goes through the guardrail's output side, not as if the end user had typed it.
+    screener = BedrockGuardrailScreener(
+        GUARDRAIL_ID, GUARDRAIL_VERSION, TOPICS, source="OUTPUT", bedrock_runtime=bedrock_runtime
+    )
+    expect_call(stubber, response(content_filter("VIOLENCE", "HIGH")), "Here is how to hurt them.", source="OUTPUT")
+
+    verdict = screener.screen("Here is how to hurt them.")
+
+    assert verdict.scores == {Category.VIOLENCE_HATE: 0.9}
+
+
 def test_a_clean_text_gives_a_clean_verdict(screener: BedrockGuardrailScreener, stubber: Stubber) -> None:
     expect_call(stubber, response(), "What is the capital of France?")
 
@@ -258,6 +270,22 @@ def test_wiring_builds_the_guardrail_screener_from_the_environment(monkeypatch: 
         GUARDRAIL_VERSION,
         TOPICS,
     )
+
+
+def test_wiring_builds_output_screeners_that_screen_answers_as_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guardrails.aws, "client", lambda service: object())
+    settings = gateway_settings(
+        Provider.ANTHROPIC,
+        guardrail_id=GUARDRAIL_ID,
+        guardrail_version=GUARDRAIL_VERSION,
+        guardrail_topic_categories=TOPICS,
+    )
+
+    prompts = wiring._screeners(settings, claude=None)  # type: ignore[arg-type]
+    answers = wiring._screeners(settings, claude=None, source="OUTPUT")  # type: ignore[arg-type]
+
+    assert [s.source for s in prompts if isinstance(s, BedrockGuardrailScreener)] == ["INPUT"]
+    assert [s.source for s in answers if isinstance(s, BedrockGuardrailScreener)] == ["OUTPUT"]
 
 
 def test_wiring_skips_the_guardrail_with_the_offline_stand_in() -> None:

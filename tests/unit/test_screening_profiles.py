@@ -309,6 +309,16 @@ def test_output_screening_screens_the_text_of_claudes_answer() -> None:
     assert "output_screening" in record.latency_ms
 
 
+def test_answers_go_to_the_output_screeners_when_the_deployment_has_them() -> None:
+    prompts, answers = StaticScreener("fast"), StaticScreener("fast")
+    pipeline = flow([prompts], answer=HARMFUL_ANSWER)
+    pipeline.deps.output_screeners = [answers]
+
+    pipeline.serve("strict")
+
+    assert (prompts.texts, answers.texts) == (["What is the capital of France?"], [HARMFUL_ANSWER])
+
+
 def test_a_blocked_answer_is_withheld_with_a_permission_error_naming_the_output() -> None:
     pipeline = flow([weapons_screener()], answer=HARMFUL_ANSWER)
 

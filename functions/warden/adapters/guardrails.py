@@ -9,7 +9,7 @@ thresholds and actions then decide, exactly as for the other screeners; the guar
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -84,6 +84,9 @@ def scores_from_assessments(
     return scores
 
 
+GuardrailSource = Literal["INPUT", "OUTPUT"]
+
+
 class BedrockGuardrailScreener:
     """Screens text with one version of a Bedrock guardrail (`bedrock:ApplyGuardrail`)."""
 
@@ -95,8 +98,11 @@ class BedrockGuardrailScreener:
         guardrail_version: str,
         topic_categories: Mapping[str, Category] | None = None,
         *,
+        source: GuardrailSource = "INPUT",
         bedrock_runtime: Any | None = None,
     ):
+        # INPUT screens the end user's prompt; OUTPUT screens Claude's answer (the guardrail's output filters).
+        self.source = source
         self.guardrail_id = guardrail_id
         self.guardrail_version = guardrail_version
         self.topic_categories = dict(topic_categories or {})
@@ -109,7 +115,7 @@ class BedrockGuardrailScreener:
             response = self._client.apply_guardrail(
                 guardrailIdentifier=self.guardrail_id,
                 guardrailVersion=self.guardrail_version,
-                source="INPUT",
+                source=self.source,
                 content=[{"text": {"text": text}}],
             )
         except ClientError as error:

@@ -65,6 +65,8 @@ class GatewayDeps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Runs the screeners that call out concurrently; None runs them one after another.
     executor: Executor | None = None
+    # The screeners of Claude's answers (output screening), when they differ from the prompt screeners.
+    output_screeners: Sequence[Screener] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,12 @@ def _warden_info(
     return info
 
 
-def _screen(text: str, policy: ScreeningPolicy, deps: GatewayDeps, tenant: Tenant) -> ScreeningOutcome:
+def _screen(
+    text: str, policy: ScreeningPolicy, deps: GatewayDeps, tenant: Tenant, screeners: Sequence[Screener] | None = None
+) -> ScreeningOutcome:
     outcome = screen_prompt(
         text,
-        deps.screeners,
+        deps.screeners if screeners is None else screeners,
         policy.categories,
         tenant.fail_mode or deps.config.fail_mode,
         skip_rest_on_block=deps.config.screening.skip_moderator_on_fast_block,
@@ -320,7 +324,7 @@ def _screen_answer(reply: ClaudeReply, policy: ScreeningPolicy, deps: GatewayDep
     if not answer:
         # Only tool calls, no text: nothing to screen, and a paid call on nothing would be waste.
         return ScreeningOutcome(decision=Decision.ALLOWED, profile=policy.profile, shadow=policy.shadow)
-    return _screen(answer, policy, deps, tenant)
+    return _screen(answer, policy, deps, tenant, deps.output_screeners)
 
 
 def _screening_unavailable(
