@@ -251,14 +251,18 @@ def gateway_settings(provider: Provider, **guardrail: Any) -> GatewaySettings:
     )
 
 
-def test_wiring_builds_the_guardrail_screener_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guardrails.aws, "client", lambda service: object())
-    settings = gateway_settings(
+def settings_with_guardrail() -> GatewaySettings:
+    return gateway_settings(
         Provider.ANTHROPIC,
         guardrail_id=GUARDRAIL_ID,
         guardrail_version=GUARDRAIL_VERSION,
         guardrail_topic_categories=TOPICS,
     )
+
+
+def test_wiring_builds_the_guardrail_screener_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guardrails.aws, "client", lambda service: object())
+    settings = settings_with_guardrail()
 
     screeners = wiring._screeners(settings, claude=None)  # type: ignore[arg-type]
 
@@ -274,12 +278,7 @@ def test_wiring_builds_the_guardrail_screener_from_the_environment(monkeypatch: 
 
 def test_wiring_builds_output_screeners_that_screen_answers_as_output(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(guardrails.aws, "client", lambda service: object())
-    settings = gateway_settings(
-        Provider.ANTHROPIC,
-        guardrail_id=GUARDRAIL_ID,
-        guardrail_version=GUARDRAIL_VERSION,
-        guardrail_topic_categories=TOPICS,
-    )
+    settings = settings_with_guardrail()
 
     prompts = wiring._screeners(settings, claude=None)  # type: ignore[arg-type]
     answers = wiring._screeners(settings, claude=None, source="OUTPUT")  # type: ignore[arg-type]
