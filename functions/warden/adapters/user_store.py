@@ -97,7 +97,8 @@ class DynamoUserStore:
             strikes=active,
             policy_version_accepted=state["policy_version"]["S"] if state and "policy_version" in state else None,
             warning=warning_text(status, len(active), ladder.config.suspend_at),
-            status_until=until if status is stored else warned_until if status is UserStatus.WARNED else None,
+            # A status in force ends at its own `until`; a throttle that lapsed into a warning ends with the warning.
+            status_until=until if status is stored else (warned_until if status is UserStatus.WARNED else None),
             warned_until=warned_until if status is not UserStatus.ACTIVE else None,
             rate_bucket=_bucket_from_item(state),
         )
