@@ -6,12 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import cold_import, fast_tier, gateway_overhead, moderator_tokens
+from benchmarks import cold_import, enforcement, fast_tier, gateway_overhead, moderator_tokens
 
 
 def main() -> int:
     results = {
         "gateway_overhead": gateway_overhead.run(),
+        "enforcement": enforcement.run(),
         "cold_import": cold_import.run(),
         "fast_tier": fast_tier.run(),
         "moderator_tokens": moderator_tokens.run(),

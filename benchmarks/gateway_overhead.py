@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +89,34 @@ def _event(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _percentile(values: list[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
+@dataclass
+class BenchStack:
+    """The gateway handler in this process over moto (`mock_aws`) and the fake Anthropic server."""
+
+    handler: Any
+    deps: Any
+    timed: TimedClaude
+
+    def invoke(self, body: dict[str, Any], tenant_settings: dict[str, Any] | None = None) -> tuple[float, float, int]:
+        """Serve one request: (wall seconds, seconds waiting on Claude, status)."""
+        event = _event(body)
+        if tenant_settings is not None:
+            event["requestContext"]["authorizer"][c.AUTH_CONTEXT_SETTINGS] = json.dumps(tenant_settings)
+        self.timed.waited = 0.0
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # the metrics lines (EMF) go to stdout
+            response = self.handler.lambda_handler(event, LocalLambdaContext("bench-gateway"))
+        return time.perf_counter() - started, self.timed.waited, int(response["statusCode"])
+
+
+@contextmanager
+def bench_stack(with_moderator: bool) -> Iterator[BenchStack]:
+    """The deployment of cdk.json (optionally without the moderator) with a tenant, ready to serve."""
     from moto import mock_aws
 
     from tests.fakes.anthropic_server import FakeAnthropic
@@ -125,6 +148,7 @@ def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
         env = function_environment(resources, config.runtime().model_dump_json(), 0)
         env[c.ENV_ANTHROPIC_BASE_URL] = fake.base_url
         os.environ.update(env)
+        _forget_containers()
         handler = importlib.import_module("gateway.handler")
         wiring = importlib.import_module("gateway.wiring")
         deps = wiring.gateway_deps()
@@ -133,36 +157,48 @@ def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
         for screener in deps.screeners:
             if hasattr(screener, "client"):
                 screener.client = timed
+        yield BenchStack(handler, deps, timed)
 
-        def one(index: int) -> tuple[float, float, int]:
-            body = {
-                "model": "claude-haiku-4-5",
-                "max_tokens": 256,
-                "metadata": {"user_id": f"bench-user-{index % 50}"},
-                "messages": [{"role": "user", "content": f"Summarise a novel about a lighthouse, #{index}."}],
-            }
-            timed.waited = 0.0
-            started = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):  # the metrics lines (EMF) go to stdout
-                response = handler.lambda_handler(_event(body), LocalLambdaContext("bench-gateway"))
-            wall = time.perf_counter() - started
-            return wall, timed.waited, response["statusCode"]
 
+def _forget_containers() -> None:
+    """A new 'container' per stack: settings, clients and wiring built afresh from this environment."""
+    from warden import settings
+    from warden.adapters import aws as aws_clients
+    from warden.adapters import secrets as secret_cache
+
+    for cached in (settings.gateway_settings, aws_clients.client, secret_cache.secret_string):
+        cached.cache_clear()
+    wiring = importlib.import_module("gateway.wiring")
+    for name in ("gateway_deps", "user_store", "user_hash_key"):
+        getattr(wiring, name).cache_clear()
+
+
+def ordinary_request(index: int, user_id: str | None = None) -> dict[str, Any]:
+    return {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 256,
+        "metadata": {"user_id": user_id or f"bench-user-{index % 50}"},
+        "messages": [{"role": "user", "content": f"Summarise a novel about a lighthouse, #{index}."}],
+    }
+
+
+def run(requests: int = 300, with_moderator: bool = True) -> dict[str, Any]:
+    with bench_stack(with_moderator) as stack:
         for index in range(20):  # warm-up: clients, caches, the SDK import
-            one(index)
+            stack.invoke(ordinary_request(index))
         overheads, walls = [], []
         for index in range(requests):
-            wall, waited, status = one(index)
+            wall, waited, status = stack.invoke(ordinary_request(index))
             assert status == 200, status
             overheads.append((wall - waited) * 1000)
             walls.append(wall * 1000)
         with counting_aws_calls() as calls:
-            one(10_000)
+            stack.invoke(ordinary_request(10_000))
     return {
         "requests": requests,
         "moderator": with_moderator,
         "overhead_ms_p50": round(statistics.median(overheads), 2),
-        "overhead_ms_p99": round(_percentile(overheads, 0.99), 2),
+        "overhead_ms_p99": round(percentile(overheads, 0.99), 2),
         "wall_ms_p50_including_fake_claude": round(statistics.median(walls), 2),
         "aws_calls_allowed_path": calls,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -16,10 +17,11 @@ from warden.api_errors import anthropic_error_body, error_response
 from warden.config import DEFAULT_PROFILE
 from warden.constants import AUTH_CONTEXT_PROFILE, AUTH_CONTEXT_SETTINGS, AUTH_CONTEXT_TENANT_ID, HEADER_REQUEST_ID
 from warden.domain.gateway import serve_messages
-from warden.domain.standing import user_standing
+from warden.domain.standing import accept_policy, user_standing
 from warden.errors import AuthenticationError, DependencyUnavailableError, StorageError, WardenError
 from warden.ids import new_request_id
 from warden.models import Tenant
+from warden.settings import gateway_settings
 
 from gateway import wiring
 
@@ -67,17 +69,38 @@ def create_message() -> Response[str]:
     return _json_response(200, result.body, result.headers)
 
 
-@app.get("/v1/users/<user_id>")
-@tracer.capture_method
-def get_user(user_id: str) -> Response[str]:
+def _standing_response(call: Callable[..., dict[str, Any]], *args: Any) -> Response[str]:
+    """Run a standing operation for the current tenant with the gateway's key, store and configuration."""
     request_id = _request_id()
+    users = wiring.user_store()
     try:
-        standing = user_standing(
-            unquote(user_id), _tenant_id(), wiring.user_hash_key(), wiring.user_store(), datetime.now(UTC)
+        body = call(
+            *args,
+            _tenant(),
+            wiring.user_hash_key(),
+            users,
+            users.ladder,
+            gateway_settings().config.usage_policy,
+            datetime.now(UTC),
         )
     except StorageError as error:
         raise DependencyUnavailableError("user state is unavailable; retry later") from error
-    return _json_response(200, standing, {HEADER_REQUEST_ID: request_id})
+    return _json_response(200, body, {HEADER_REQUEST_ID: request_id})
+
+
+@app.get("/v1/users/<user_id>")
+@tracer.capture_method
+def get_user(user_id: str) -> Response[str]:
+    return _standing_response(user_standing, unquote(user_id))
+
+
+@app.post("/v1/users/<user_id>/policy-acceptance")
+@tracer.capture_method
+def accept_usage_policy(user_id: str) -> Response[str]:
+    raw = app.current_event.decoded_body or ""
+    response = _standing_response(accept_policy, unquote(user_id), raw.encode())
+    metrics.add_metric(name="PolicyAccepted", unit=MetricUnit.Count, value=1)
+    return response
 
 
 @app.exception_handler(WardenError)

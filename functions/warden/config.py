@@ -206,16 +206,43 @@ class GuardrailsConfig(_Strict):
         return {topic.name: topic.category for topic in self.denied_topics}
 
 
+class ThrottleConfig(_Strict):
+    """The rate a throttled user is held to (a token bucket: `requests` per `per_seconds`), and for how long."""
+
+    requests: Annotated[int, Field(ge=1, le=10_000)] = 5
+    per_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+    duration_hours: Annotated[int, Field(ge=1, le=8760)] = 24
+
+
 class StrikeLadderConfig(_Strict):
+    """Strikes within `window_days` earn: a warning at `warn_at`, a throttle at `throttle_at`, suspension at
+    `suspend_at`; a strike in a `suspend_immediately` category suspends at once."""
+
     warn_at: Annotated[int, Field(ge=1)] = 1
+    # None: no throttle step (warned users go straight to suspension).
+    throttle_at: Annotated[int, Field(ge=1)] | None = 3
     suspend_at: Annotated[int, Field(ge=1)] = 5
     window_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    throttle: ThrottleConfig = Field(default_factory=ThrottleConfig)
+    suspend_immediately: tuple[Category, ...] = (Category.CHILD_SAFETY,)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.suspend_at < self.warn_at:
             raise ValueError("strike_ladder.suspend_at must be >= strike_ladder.warn_at")
+        if self.throttle_at is not None and not self.warn_at <= self.throttle_at < self.suspend_at:
+            raise ValueError(
+                f"strike_ladder.throttle_at ({self.throttle_at}) must be >= warn_at ({self.warn_at}) and < "
+                f"suspend_at ({self.suspend_at}); set it to null for a ladder without a throttle step"
+            )
         return self
+
+
+class UsagePolicyConfig(_Strict):
+    """The usage-policy version end users of tenants with `require_policy_acceptance` must accept."""
+
+    version: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "2025-09-15"
+    url: Annotated[str, Field(pattern=r"^https://\S{1,500}$")] = "https://www.anthropic.com/legal/aup"
 
 
 class LimitsConfig(_Strict):
@@ -260,6 +287,7 @@ class WardenConfig(_Strict):
     fail_mode: FailMode = FailMode.CLOSED
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     usage_plan: UsagePlanConfig = Field(default_factory=UsagePlanConfig)
+    usage_policy: UsagePolicyConfig = Field(default_factory=UsagePolicyConfig)
     # Deploy-time only: the functions get the guardrail id, version and topic categories as environment variables.
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     authorizer_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
@@ -294,6 +322,7 @@ class WardenConfig(_Strict):
             strike_ladder=self.strike_ladder,
             limits=self.limits,
             fail_mode=self.fail_mode,
+            usage_policy=self.usage_policy,
         )
 
 
@@ -306,6 +335,7 @@ class RuntimeConfig(_Strict):
     strike_ladder: StrikeLadderConfig
     limits: LimitsConfig
     fail_mode: FailMode
+    usage_policy: UsagePolicyConfig = Field(default_factory=UsagePolicyConfig)
 
 
 def parse_config(context_value: object) -> WardenConfig:
@@ -342,6 +372,8 @@ __all__ = [
     "ScreeningConfig",
     "ScreeningProfile",
     "StrikeLadderConfig",
+    "ThrottleConfig",
+    "UsagePolicyConfig",
     "WardenConfig",
     "parse_config",
 ]

@@ -42,6 +42,7 @@ LOCAL_DEMO_TENANT_ID = "demo"
 # --- HTTP ---------------------------------------------------------------------------------------
 HEADER_REQUEST_ID = "warden-request-id"
 HEADER_WARNING = "warden-warning"
+HEADER_RETRY_AFTER = "retry-after"  # seconds; the anthropic SDK honours it
 HEADER_API_KEY = "x-api-key"
 HEADER_AUTHORIZATION = "authorization"
 
@@ -49,6 +50,7 @@ HEADER_AUTHORIZATION = "authorization"
 TENANT_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/v1/messages"),
     ("GET", "/v1/users/{user_id}"),
+    ("POST", "/v1/users/{user_id}/policy-acceptance"),
 )
 
 # Keys the authorizer puts in the API Gateway authorizer context.

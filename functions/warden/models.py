@@ -89,6 +89,8 @@ class Decision(StrEnum):
     BLOCKED = "blocked"  # refused by screening
     SUSPENDED = "suspended"  # refused before screening: the user is suspended
     UNAVAILABLE = "unavailable"  # refused: a required screener failed and the tenant fails closed
+    RATE_LIMITED = "rate_limited"  # refused before screening: a throttled user is over their rate
+    POLICY_NOT_ACCEPTED = "policy_not_accepted"  # refused before screening: the usage policy is not yet accepted
 
 
 class ScreenerVerdict(BaseModel):
@@ -155,6 +157,19 @@ class Strike(BaseModel):
     categories: list[Category]
     at: str
     expires_at: int  # epoch seconds; DynamoDB TTL removes it after
+    # A reviewer found the block wrong: the strike no longer counts (kept until it expires, for the record).
+    dismissed: bool = False
+
+
+class RateBucket(BaseModel):
+    """A throttled user's token bucket as stored (see `warden.domain.throttle`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tokens: float
+    at_ms: int
+    # Bumped on every write: the store's conditional writes compare it, so no admission is counted twice.
+    sequence: int
 
 
 class UserStanding(BaseModel):
@@ -164,6 +179,10 @@ class UserStanding(BaseModel):
     strikes: list[Strike] = Field(default_factory=list)
     policy_version_accepted: str | None = None
     warning: str | None = None
+    # Epoch seconds when the current status lapses (warned, throttled), and when a warning ends.
+    status_until: int | None = None
+    warned_until: int | None = None
+    rate_bucket: RateBucket | None = None
 
 
 # ---------------------------------------------------------------- tenants

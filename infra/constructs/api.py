@@ -62,6 +62,15 @@ MESSAGES_REQUEST_SCHEMA = apigw.JsonSchema(
     },
 )
 
+POLICY_ACCEPTANCE_PATH_PART = "policy-acceptance"
+POLICY_ACCEPTANCE_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="PolicyAcceptance",
+    type=apigw.JsonSchemaType.OBJECT,
+    required=["version"],
+    properties={"version": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=64)},
+)
+
 
 def gateway_response_template(error_type: str, message: str) -> str:
     """Body of one gateway response.
@@ -165,6 +174,17 @@ class WardenApi(Construct):
             messages, "POST", integration, validator, request_models={"application/json": messages_model}
         )
         self._add_tenant_method(user, "GET", integration, validator, request_parameters=user_parameter)
+        acceptance_model = self.rest_api.add_model(
+            "PolicyAcceptanceModel", content_type="application/json", schema=POLICY_ACCEPTANCE_SCHEMA
+        )
+        self._add_tenant_method(
+            user.add_resource(POLICY_ACCEPTANCE_PATH_PART),
+            "POST",
+            integration,
+            validator,
+            request_models={"application/json": acceptance_model},
+            request_parameters=user_parameter,
+        )
 
     def _add_tenant_method(
         self,

@@ -239,3 +239,21 @@ def test_ctrl_c_stops_everything_it_started() -> None:
     for url in (stack.api_url, stack.aws_url):
         with pytest.raises(httpx2.TransportError):
             httpx2.get(url, timeout=2)
+
+
+def test_app_records_policy_acceptance_through_the_sdk(standin_stack: RunningStack) -> None:
+    # Given the SDK pointed at Warden and an end user whose app id needs URL-encoding
+    sdk = _sdk(standin_stack)
+    path = f"/v1/users/{quote('e2e/policy@example.com', safe='')}"
+    version = sdk.get(path, cast_to=object)["policy"]["current_version"]  # type: ignore[index]
+
+    # When the app records an outdated version, then the current one
+    with pytest.raises(anthropic.BadRequestError) as outdated:
+        sdk.post(f"{path}/policy-acceptance", body={"version": "2000-01-01"}, cast_to=object)
+    accepted = sdk.post(f"{path}/policy-acceptance", body={"version": version}, cast_to=object)
+
+    # Then the outdated one is refused naming the current version, and the current one is recorded
+    assert version in str(outdated.value.message)
+    assert isinstance(accepted, dict)
+    assert accepted["policy"]["accepted"] is True
+    assert sdk.get(path, cast_to=object)["policy_version_accepted"] == version  # type: ignore[index]

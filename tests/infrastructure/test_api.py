@@ -38,7 +38,7 @@ def test_routes_are_exactly_the_tenant_endpoints(resources: dict[str, Any]) -> N
         r["Properties"]["PathPart"] for r in resources_of_type(resources, "AWS::ApiGateway::Resource").values()
     )
 
-    assert path_parts == sorted(["v1", "messages", "users", "{user_id}"])
+    assert path_parts == sorted(["v1", "messages", "users", "{user_id}", "policy-acceptance"])
     assert set(_methods(resources)) == ROUTES
 
 
@@ -87,8 +87,18 @@ def test_messages_body_must_name_model_max_tokens_and_messages(resources: dict[s
 def test_user_routes_require_the_user_id_path_parameter(resources: dict[str, Any]) -> None:
     methods = _methods(resources)
 
-    for route in (("GET", "{user_id}"),):
+    for route in (("GET", "{user_id}"), ("POST", "policy-acceptance")):
         assert methods[route]["RequestParameters"] == {"method.request.path.user_id": True}
+
+
+def test_policy_acceptance_body_must_name_the_version(resources: dict[str, Any]) -> None:
+    acceptance = _methods(resources)[("POST", "policy-acceptance")]
+    model_id = acceptance["RequestModels"]["application/json"]["Ref"]
+
+    schema = resources[model_id]["Properties"]["Schema"]
+
+    assert schema["required"] == ["version"]
+    assert schema["properties"] == {"version": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
 @pytest.mark.parametrize("response_type", sorted(GATEWAY_RESPONSES))

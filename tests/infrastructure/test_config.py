@@ -74,6 +74,11 @@ def test_bedrock_with_an_unmapped_model_fails_with_the_model_named(tmp_path: Pat
         ({"retention": {"audit_days": 10, "infrequent_access_after_days": 30}}, "infrequent_access_after_days"),
         ({"models": {"allowed": []}}, "models.allowed must list at least one model"),
         ({"unknown_option": True}, "unknown_option"),
+        (
+            {"strike_ladder": {"warn_at": 1, "throttle_at": 6, "suspend_at": 5}},
+            r"strike_ladder\.throttle_at \(6\) must be >= warn_at \(1\) and < suspend_at \(5\)",
+        ),
+        ({"usage_policy": {"version": "not a version"}}, "usage_policy.version"),
     ],
 )
 def test_invalid_configuration_fails_before_any_resource_is_built(

@@ -625,7 +625,7 @@ def test_suspended_user_is_refused_before_screening_and_claude(
     inspect: Inspector,
 ) -> None:
     # Given a ladder that suspends at the second strike, and a user blocked twice
-    ladder = warden_config.strike_ladder.model_copy(update={"suspend_at": 2})
+    ladder = warden_config.strike_ladder.model_copy(update={"suspend_at": 2, "throttle_at": None})
     environment(**{c.ENV_CONFIG: runtime_config(warden_config, strike_ladder=ladder)})
     user_id = unique_user()
     first = gateway(messages_event("messages_violating", user_id=user_id))

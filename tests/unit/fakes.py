@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from warden.config import RuntimeConfig, parse_config
+from warden.config import RuntimeConfig, ThrottleConfig, parse_config
 from warden.domain.strikes import StrikeLadder, effective_status, warning_text
+from warden.domain.throttle import RateDecision, take_token
 from warden.errors import ScreenerFailedError, StorageError, WardenError
 from warden.models import (
-    STATUS_RANK,
     AuditRecord,
     ClaudeReply,
+    RateBucket,
     ReviewItem,
     ScreenerVerdict,
     Strike,
@@ -53,11 +54,14 @@ def claude_reply(body: dict[str, Any]) -> ClaudeReply:
 class _UserState:
     status: UserStatus = UserStatus.ACTIVE
     until: int | None = None
+    warned_until: int | None = None
     strikes: list[Strike] = field(default_factory=list)
+    bucket: RateBucket | None = None
+    policy_version: str | None = None
 
 
 class FakeUserStore:
-    """Users in a dict, escalated by the real StrikeLadder; like the DynamoDB store it never lowers a status."""
+    """Users in a dict, evaluated by the real StrikeLadder and token bucket, as the DynamoDB store does."""
 
     def __init__(self, ladder: StrikeLadder, *, fail_reads: bool = False, fail_strikes: bool = False):
         self.ladder = ladder
@@ -65,33 +69,51 @@ class FakeUserStore:
         self.fail_strikes = fail_strikes
         self.users: dict[str, _UserState] = {}
         self.strike_calls: list[tuple[str, str, str, list[Category]]] = []
+        self.ladders_used: list[StrikeLadder] = []
+        self.token_calls = 0
 
-    def set_status(self, user_hash: str, status: UserStatus, until: int | None = None) -> None:
+    def set_status(
+        self, user_hash: str, status: UserStatus, until: int | None = None, warned_until: int | None = None
+    ) -> None:
         state = self.users.setdefault(user_hash, _UserState())
-        state.status, state.until = status, until
+        state.status, state.until, state.warned_until = status, until, warned_until
 
-    def _standing(self, user_hash: str, now_epoch: int) -> UserStanding:
+    def _standing(self, user_hash: str, now_epoch: int, ladder: StrikeLadder) -> UserStanding:
         state = self.users.get(user_hash, _UserState())
-        active = self.ladder.active(state.strikes, now_epoch)
-        status = effective_status(state.status, state.until, now_epoch)
+        active = ladder.active(state.strikes, now_epoch)
+        status = effective_status(state.status, state.until, now_epoch, state.warned_until)
         return UserStanding(
             user_hash=user_hash,
             status=status,
             active_strikes=len(active),
             strikes=active,
-            warning=warning_text(status, len(active), self.ladder.config.suspend_at),
+            policy_version_accepted=state.policy_version,
+            warning=warning_text(status, len(active), ladder.config.suspend_at),
+            status_until=state.until if status is state.status else None,
+            warned_until=state.warned_until,
+            rate_bucket=state.bucket,
         )
 
-    def get_standing(self, user_hash: str, now: datetime) -> UserStanding:
+    def get_standing(self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None) -> UserStanding:
         if self.fail_reads:
             raise StorageError("users table read failed: fake")
-        return self._standing(user_hash, int(now.timestamp()))
+        self.ladders_used.append(ladder or self.ladder)
+        return self._standing(user_hash, int(now.timestamp()), ladder or self.ladder)
+
+    get_standing_detail = get_standing
 
     def add_strike(
-        self, user_hash: str, tenant_id: str, request_id: str, categories: Sequence[Category], now: datetime
+        self,
+        user_hash: str,
+        tenant_id: str,
+        request_id: str,
+        categories: Sequence[Category],
+        now: datetime,
+        ladder: StrikeLadder | None = None,
     ) -> UserStanding:
         if self.fail_strikes:
             raise StorageError("strike write failed: fake")
+        ladder = ladder or self.ladder
         self.strike_calls.append((user_hash, tenant_id, request_id, list(categories)))
         epoch = int(now.timestamp())
         state = self.users.setdefault(user_hash, _UserState())
@@ -100,13 +122,24 @@ class FakeUserStore:
                 request_id=request_id,
                 categories=list(categories),
                 at=now.isoformat(),
-                expires_at=epoch + self.ladder.window_seconds,
+                expires_at=epoch + ladder.window_seconds,
             )
         )
-        step = self.ladder.evaluate(state.strikes, epoch)
-        if STATUS_RANK[step.status] >= STATUS_RANK[state.status]:
-            state.status, state.until = step.status, step.until
-        return self._standing(user_hash, epoch)
+        step = ladder.evaluate(state.strikes, epoch)
+        state.status, state.until, state.warned_until = step.status, step.until, step.warned_until
+        return self._standing(user_hash, epoch, ladder)
+
+    def take_token(
+        self, user_hash: str, standing: UserStanding, throttle: ThrottleConfig, now: datetime
+    ) -> RateDecision:
+        self.token_calls += 1
+        decision = take_token(standing.rate_bucket, throttle, int(now.timestamp() * 1000), standing.status_until)
+        if decision.allowed:
+            self.users.setdefault(user_hash, _UserState()).bucket = decision.bucket
+        return decision
+
+    def record_policy_acceptance(self, user_hash: str, version: str, now: datetime) -> None:
+        self.users.setdefault(user_hash, _UserState()).policy_version = version
 
 
 class RecordingAuditStore:

@@ -69,6 +69,50 @@ def test_suspend_at_below_warn_at_is_refused() -> None:
         parse_config(with_overrides(strike_ladder={"warn_at": 3, "suspend_at": 2}))
 
 
+@pytest.mark.parametrize(
+    "ladder",
+    [
+        {"warn_at": 1, "throttle_at": 6, "suspend_at": 5},  # throttle after suspension
+        {"warn_at": 1, "throttle_at": 5, "suspend_at": 5},  # a throttle step that can never be reached
+        {"warn_at": 3, "throttle_at": 2, "suspend_at": 5},  # throttled before warned
+    ],
+)
+def test_throttle_at_must_lie_between_warn_at_and_suspend_at(ladder: dict[str, int]) -> None:
+    with pytest.raises(InvalidConfigurationError, match=r"strike_ladder\.throttle_at .* set it to null"):
+        parse_config(with_overrides(strike_ladder=ladder))
+
+
+def test_a_ladder_without_a_throttle_step_is_valid() -> None:
+    config = parse_config(with_overrides(strike_ladder={"warn_at": 1, "throttle_at": None, "suspend_at": 2}))
+
+    assert config.strike_ladder.throttle_at is None
+
+
+def test_default_ladder_warns_throttles_and_suspends_as_documented() -> None:
+    ladder = parse_config(MINIMAL).strike_ladder
+
+    assert (ladder.warn_at, ladder.throttle_at, ladder.suspend_at, ladder.window_days) == (1, 3, 5, 30)
+    assert (ladder.throttle.requests, ladder.throttle.per_seconds, ladder.throttle.duration_hours) == (5, 60, 24)
+    assert ladder.suspend_immediately == (Category.CHILD_SAFETY,)
+
+
+def test_an_unknown_immediate_suspension_category_is_refused() -> None:
+    with pytest.raises(InvalidConfigurationError, match="suspend_immediately"):
+        parse_config(with_overrides(strike_ladder={"suspend_immediately": ["childsafety"]}))
+
+
+@pytest.mark.parametrize("version", ["", "2025 09 15", "x" * 65])
+def test_usage_policy_version_is_a_short_token(version: str) -> None:
+    with pytest.raises(InvalidConfigurationError, match=r"usage_policy\.version"):
+        parse_config(with_overrides(usage_policy={"version": version}))
+
+
+def test_usage_policy_reaches_the_functions() -> None:
+    config = parse_config(with_overrides(usage_policy={"version": "v7", "url": "https://example.com/aup"}))
+
+    assert config.runtime().usage_policy.version == "v7"
+
+
 @pytest.mark.parametrize("transition_days", [400, 401])
 def test_infrequent_access_transition_must_come_before_expiry(transition_days: int) -> None:
     retention = {"audit_days": 400, "infrequent_access_after_days": transition_days}

@@ -1,9 +1,16 @@
-"""User standing and strikes in DynamoDB.
+"""User standing, strikes, the throttle's token bucket and policy acceptance in DynamoDB.
 
-Items per user hash: the standing item (sk = STATE) and one item per strike (sk = STRIKE#<time>#<request>),
-which DynamoDB's TTL removes after the ladder window. A strike is written in one transaction with the
-standing item's counter; the ladder then re-evaluates from the strikes themselves and raises the status
-with a condition that never lowers it, so concurrent strikes cannot race a user into a lower status.
+Items per user hash: the standing item (sk = STATE) and one item per strike (sk = STRIKE#<request id>),
+which DynamoDB's TTL removes after the ladder window.
+
+Every change to a user's strikes (a new strike, a dismissal) is written in one transaction with an ADD to
+the standing item's `version`. The ladder then re-evaluates from the strikes themselves and writes the status
+tagged with the version it read first, on the condition that no evaluation of a later version has been
+written. An evaluation that read version v saw at least the first v changes, so the last one standing has seen
+them all: concurrent strikes cannot race a user into a lower status, and a dismissal can lower it safely.
+
+The throttle's token bucket lives on the standing item too, so the read the gateway makes anyway returns it;
+only a throttled user's request writes it, with a condition on its sequence number (optimistic locking).
 """
 
 from __future__ import annotations
@@ -15,19 +22,36 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import client
+from warden.config import StrikeLadderConfig, ThrottleConfig
 from warden.constants import STRIKE_SK_PREFIX, USER_STATE_SK, USERS_TABLE
 from warden.domain.strikes import StrikeLadder, effective_status, warning_text
-from warden.errors import StorageError
-from warden.models import STATUS_RANK, Strike, UserStanding, UserStatus
+from warden.domain.throttle import RateDecision, take_token
+from warden.errors import NotFoundError, StorageError
+from warden.models import STATUS_RANK, RateBucket, Strike, UserStanding, UserStatus
 from warden.taxonomy import Category
 
 _PK = USERS_TABLE.partition_key
 _SK = USERS_TABLE.sort_key or "sk"
 _TTL = USERS_TABLE.ttl_attribute or "expires_at"
+# Conditional bucket writes that lose to a concurrent request of the same user retry with the state they lost to.
+BUCKET_WRITE_ATTEMPTS = 8
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _number(item: dict[str, Any] | None, name: str) -> int | None:
+    return int(item[name]["N"]) if item and name in item else None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _strike_from_item(item: dict[str, Any]) -> Strike:
@@ -36,34 +60,51 @@ def _strike_from_item(item: dict[str, Any]) -> Strike:
         categories=[Category(value["S"]) for value in item.get("categories", {}).get("L", [])],
         at=item["at"]["S"],
         expires_at=int(item[_TTL]["N"]),
+        dismissed="dismissed_at" in item,
+    )
+
+
+def _bucket_from_item(item: dict[str, Any] | None) -> RateBucket | None:
+    if not item or "bucket_seq" not in item:
+        return None
+    return RateBucket(
+        tokens=float(item["bucket_tokens"]["N"]),
+        at_ms=int(item["bucket_at"]["N"]),
+        sequence=int(item["bucket_seq"]["N"]),
     )
 
 
 class DynamoUserStore:
     def __init__(self, table_name: str, ladder: StrikeLadder):
         self.table_name = table_name
+        # The deployment's ladder; a tenant's own ladder is passed per call.
         self.ladder = ladder
 
-    def _standing(self, user_hash: str, state: dict[str, Any] | None, strikes: list[Strike], now: int) -> UserStanding:
+    def _key(self, user_hash: str, sort_key: str = USER_STATE_SK) -> dict[str, Any]:
+        return {_PK: {"S": user_hash}, _SK: {"S": sort_key}}
+
+    def _standing(
+        self, user_hash: str, state: dict[str, Any] | None, strikes: list[Strike], now: int, ladder: StrikeLadder
+    ) -> UserStanding:
         stored = UserStatus(state["status"]["S"]) if state and "status" in state else UserStatus.ACTIVE
-        until = int(state["status_until"]["N"]) if state and "status_until" in state else None
-        active = self.ladder.active(strikes, now)
-        status = effective_status(stored, until, now)
+        until, warned_until = _number(state, "status_until"), _number(state, "warned_until")
+        active = ladder.active(strikes, now)
+        status = effective_status(stored, until, now, warned_until)
         return UserStanding(
             user_hash=user_hash,
             status=status,
             active_strikes=len(active),
             strikes=active,
             policy_version_accepted=state["policy_version"]["S"] if state and "policy_version" in state else None,
-            warning=warning_text(status, len(active), self.ladder.config.suspend_at),
+            warning=warning_text(status, len(active), ladder.config.suspend_at),
+            # A status in force ends at its own `until`; a throttle that lapsed into a warning ends with the warning.
+            status_until=until if status is stored else (warned_until if status is UserStatus.WARNED else None),
+            warned_until=warned_until if status is not UserStatus.ACTIVE else None,
+            rate_bucket=_bucket_from_item(state),
         )
 
     def _state_item(self, user_hash: str) -> dict[str, Any] | None:
-        response = client("dynamodb").get_item(
-            TableName=self.table_name,
-            Key={_PK: {"S": user_hash}, _SK: {"S": USER_STATE_SK}},
-            ConsistentRead=True,
-        )
+        response = client("dynamodb").get_item(TableName=self.table_name, Key=self._key(user_hash), ConsistentRead=True)
         item: dict[str, Any] | None = response.get("Item")
         return item
 
@@ -88,25 +129,23 @@ class DynamoUserStore:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return [_strike_from_item(item) for item in items]
 
-    def get_standing(self, user_hash: str, now: datetime) -> UserStanding:
+    def get_standing(self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None) -> UserStanding:
         """One consistent GetItem on the hot path; the strike list itself is not read here."""
+        ladder = ladder or self.ladder
         epoch = _epoch(now)
         try:
             state = self._state_item(user_hash)
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
-        standing = self._standing(user_hash, state, [], epoch)
-        count = int(state["active_strikes"]["N"]) if state and "active_strikes" in state else 0
+        standing = self._standing(user_hash, state, [], epoch, ladder)
+        count = _number(state, "active_strikes") or 0
         if standing.status is UserStatus.ACTIVE and state and "status_until" in state:
-            count = 0  # the counter is as of the last strike; a lapsed warning means its strikes expired
+            count = 0  # the counter is as of the last evaluation; a lapsed warning means its strikes expired
         return standing.model_copy(
-            update={
-                "active_strikes": count,
-                "warning": warning_text(standing.status, count, self.ladder.config.suspend_at),
-            }
+            update={"active_strikes": count, "warning": warning_text(standing.status, count, ladder.config.suspend_at)}
         )
 
-    def get_standing_detail(self, user_hash: str, now: datetime) -> UserStanding:
+    def get_standing_detail(self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None) -> UserStanding:
         """Standing with the active strikes listed (for `GET /v1/users/{id}`)."""
         epoch = _epoch(now)
         try:
@@ -114,85 +153,208 @@ class DynamoUserStore:
             strikes = self._strikes(user_hash, epoch)
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
-        return self._standing(user_hash, state, strikes, epoch)
+        return self._standing(user_hash, state, strikes, epoch, ladder or self.ladder)
 
     def add_strike(
-        self, user_hash: str, tenant_id: str, request_id: str, categories: Sequence[Category], now: datetime
+        self,
+        user_hash: str,
+        tenant_id: str,
+        request_id: str,
+        categories: Sequence[Category],
+        now: datetime,
+        ladder: StrikeLadder | None = None,
     ) -> UserStanding:
-        epoch = _epoch(now)
-        at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        expires = epoch + self.ladder.window_seconds
-        dynamodb = client("dynamodb")
+        ladder = ladder or self.ladder
+        epoch, at = _epoch(now), _iso(now)
+        strike_put = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {
+                    **self._key(user_hash, f"{STRIKE_SK_PREFIX}{request_id}"),
+                    # Request ids are ULIDs: strikes sort by time, and one request is one strike.
+                    "request_id": {"S": request_id},
+                    "tenant_id": {"S": tenant_id},
+                    "categories": {"L": [{"S": c.value} for c in categories]},
+                    "at": {"S": at},
+                    _TTL: {"N": str(epoch + ladder.window_seconds)},
+                },
+                # One strike per request, however often the write is retried.
+                "ConditionExpression": f"attribute_not_exists({_SK})",
+            }
+        }
+        counters = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": self._key(user_hash),
+                "UpdateExpression": "ADD strikes_total :one, version :one SET tenant_id = :t, last_strike_at = :at",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"S": tenant_id}, ":at": {"S": at}},
+            }
+        }
+        # A cancelled transaction means this request's strike already exists (a retry): just re-evaluate.
+        self._change_strikes([strike_put, counters], "strike write")
+        return self._evaluate(user_hash, epoch, ladder)
+
+    def dismiss_strike(
+        self, user_hash: str, request_id: str, reviewer: str, reason: str, now: datetime
+    ) -> UserStanding:
+        """A reviewer overturned the block behind a strike: it stops counting and the status is recomputed at once
+        (the one way a status goes down before it lapses). Dismissing twice is harmless."""
+        strike_key = self._key(user_hash, f"{STRIKE_SK_PREFIX}{request_id}")
+        dismissal = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": strike_key,
+                "UpdateExpression": "SET dismissed_at = :at, dismissed_by = :by, dismissal_reason = :why",
+                "ConditionExpression": f"attribute_exists({_SK}) AND attribute_not_exists(dismissed_at)",
+                "ExpressionAttributeValues": {":at": {"S": _iso(now)}, ":by": {"S": reviewer}, ":why": {"S": reason}},
+            }
+        }
+        counters = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": self._key(user_hash),
+                "UpdateExpression": "ADD version :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+        if not self._change_strikes([dismissal, counters], "strike dismissal"):
+            try:
+                exists = "Item" in client("dynamodb").get_item(
+                    TableName=self.table_name, Key=strike_key, ConsistentRead=True, ProjectionExpression=_SK
+                )
+            except (ClientError, BotoCoreError) as error:
+                raise StorageError(f"strike read failed: {type(error).__name__}") from error
+            if not exists:
+                raise NotFoundError(f"no strike for request {request_id} of this user (it may have expired)")
         try:
-            dynamodb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": {
-                                _PK: {"S": user_hash},
-                                # Request ids are ULIDs: strikes sort by time, and one request is one strike.
-                                _SK: {"S": f"{STRIKE_SK_PREFIX}{request_id}"},
-                                "request_id": {"S": request_id},
-                                "tenant_id": {"S": tenant_id},
-                                "categories": {"L": [{"S": c.value} for c in categories]},
-                                "at": {"S": at},
-                                _TTL: {"N": str(expires)},
-                            },
-                            # One strike per request, however often the write is retried.
-                            "ConditionExpression": f"attribute_not_exists({_SK})",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": {_PK: {"S": user_hash}, _SK: {"S": USER_STATE_SK}},
-                            "UpdateExpression": "ADD strikes_total :one SET tenant_id = :t, last_strike_at = :at",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"S": tenant_id}, ":at": {"S": at}},
-                        }
-                    },
-                ]
-            )
+            state = self._state_item(user_hash)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"users table read failed: {type(error).__name__}") from error
+        # Re-evaluate with the ladder the user was last evaluated with (the tenant's own, if it has one).
+        ladder = (
+            StrikeLadder(StrikeLadderConfig.model_validate_json(state["ladder"]["S"]))
+            if state and "ladder" in state
+            else self.ladder
+        )
+        return self._evaluate(user_hash, _epoch(now), ladder)
+
+    def _change_strikes(self, items: list[dict[str, Any]], what: str) -> bool:
+        """Run one strike-changing transaction; False when its condition failed (already done)."""
+        try:
+            client("dynamodb").transact_write_items(TransactItems=items)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise StorageError(f"strike write failed: {error.response['Error'].get('Code')}") from error
+            if _error_code(error) != "TransactionCanceledException":
+                raise StorageError(f"{what} failed: {_error_code(error)}") from error
             reasons = error.response.get("CancellationReasons") or []
             if not any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
-                raise StorageError("strike write was cancelled") from error
-            # This request's strike already exists (a retry): fall through and re-evaluate.
+                raise StorageError(f"{what} was cancelled") from error
+            return False
         except BotoCoreError as error:
-            raise StorageError(f"strike write failed: {type(error).__name__}") from error
-        return self._escalate(user_hash, epoch)
+            raise StorageError(f"{what} failed: {type(error).__name__}") from error
+        return True
 
-    def _escalate(self, user_hash: str, epoch: int) -> UserStanding:
+    def _evaluate(self, user_hash: str, epoch: int, ladder: StrikeLadder) -> UserStanding:
         try:
+            version = _number(self._state_item(user_hash), "version") or 0
             strikes = self._strikes(user_hash, epoch)
-            step = self.ladder.evaluate(strikes, epoch)
+            step = ladder.evaluate(strikes, epoch)
             values: dict[str, Any] = {
                 ":s": {"S": step.status.value},
                 ":r": {"N": str(STATUS_RANK[step.status])},
-                ":n": {"N": str(len(strikes))},
+                ":n": {"N": str(len(ladder.active(strikes, epoch)))},
+                ":v": {"N": str(version)},
+                ":ladder": {"S": ladder.config.model_dump_json()},
             }
-            update = "SET #status = :s, status_rank = :r, active_strikes = :n"
-            if step.until is not None:
-                update += ", status_until = :until"
-                values[":until"] = {"N": str(step.until)}
+            sets = [
+                "#status = :s",
+                "status_rank = :r",
+                "active_strikes = :n",
+                "evaluated_version = :v",
+                "ladder = :ladder",
+            ]
+            removes = []
+            for name, value in (("status_until", step.until), ("warned_until", step.warned_until)):
+                if value is None:
+                    removes.append(name)
+                else:
+                    sets.append(f"{name} = :{name}")
+                    values[f":{name}"] = {"N": str(value)}
+            try:
+                state = client("dynamodb").update_item(
+                    TableName=self.table_name,
+                    Key=self._key(user_hash),
+                    UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+                    # An evaluation that read an older version loses to one that read a newer one.
+                    ConditionExpression="attribute_not_exists(evaluated_version) OR evaluated_version <= :v",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )["Attributes"]
+            except ClientError as error:
+                if _error_code(error) != _CONDITION_FAILED:
+                    raise
+                state = error.response.get("Item") or self._state_item(user_hash)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"strike evaluation failed: {type(error).__name__}") from error
+        return self._standing(user_hash, state, strikes, epoch, ladder)
+
+    def take_token(
+        self, user_hash: str, standing: UserStanding, throttle: ThrottleConfig, now: datetime
+    ) -> RateDecision:
+        """Admit one request of a throttled user if their bucket has a token (one conditional UpdateItem)."""
+        now_ms = int(now.timestamp() * 1000)
+        bucket = standing.rate_bucket
+        for _ in range(BUCKET_WRITE_ATTEMPTS):
+            decision = take_token(bucket, throttle, now_ms, standing.status_until)
+            if not decision.allowed:
+                return decision
+            taken = decision.bucket
+            values = {
+                ":t": {"N": repr(taken.tokens)},
+                ":at": {"N": str(taken.at_ms)},
+                ":seq": {"N": str(taken.sequence)},
+            }
+            if bucket is None:
+                condition = "attribute_not_exists(bucket_seq)"
             else:
-                update += " REMOVE status_until"
+                condition = "bucket_seq = :old"
+                values[":old"] = {"N": str(bucket.sequence)}
             try:
                 client("dynamodb").update_item(
                     TableName=self.table_name,
-                    Key={_PK: {"S": user_hash}, _SK: {"S": USER_STATE_SK}},
-                    UpdateExpression=update,
-                    # Never lower a status here: a concurrent evaluation that saw fewer strikes loses.
-                    ConditionExpression="attribute_not_exists(status_rank) OR status_rank <= :r",
-                    ExpressionAttributeNames={"#status": "status"},
+                    Key=self._key(user_hash),
+                    UpdateExpression="SET bucket_tokens = :t, bucket_at = :at, bucket_seq = :seq",
+                    ConditionExpression=condition,
                     ExpressionAttributeValues=values,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
+                return decision
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
-            state = self._state_item(user_hash)
-        except (ClientError, BotoCoreError) as error:
-            raise StorageError(f"strike evaluation failed: {type(error).__name__}") from error
-        return self._standing(user_hash, state, strikes, epoch)
+                if _error_code(error) != _CONDITION_FAILED:
+                    raise StorageError(f"rate limit write failed: {_error_code(error)}") from error
+                try:
+                    current: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+                    bucket = _bucket_from_item(current or self._state_item(user_hash))
+                except (ClientError, BotoCoreError) as read_error:
+                    raise StorageError(f"rate limit read failed: {type(read_error).__name__}") from read_error
+            except BotoCoreError as error:
+                raise StorageError(f"rate limit write failed: {type(error).__name__}") from error
+        # Lost every race to the same user's other requests: they took the tokens, so this one waits.
+        return RateDecision(False, bucket or decision.bucket, 1)
+
+    def record_policy_acceptance(self, user_hash: str, version: str, now: datetime) -> None:
+        """Record that the user accepted `version`; accepting the same version again keeps the first time."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key=self._key(user_hash),
+                UpdateExpression="SET policy_version = :v, policy_accepted_at = :at",
+                ConditionExpression="attribute_not_exists(policy_version) OR policy_version <> :v",
+                ExpressionAttributeValues={":v": {"S": version}, ":at": {"S": _iso(now)}},
+            )
+        except ClientError as error:
+            if _error_code(error) != _CONDITION_FAILED:
+                raise StorageError(f"policy acceptance write failed: {_error_code(error)}") from error
+        except BotoCoreError as error:
+            raise StorageError(f"policy acceptance write failed: {type(error).__name__}") from error

@@ -18,15 +18,17 @@ from pydantic import ValidationError
 
 from warden import __version__
 from warden.config import RuntimeConfig
-from warden.constants import HEADER_REQUEST_ID, HEADER_WARNING
+from warden.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_WARNING
 from warden.domain.identity import hash_user_id
 from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
 from warden.domain.review import review_priority
 from warden.domain.screening import ScreeningPolicy, enforced_decision, resolve_profile, screen_prompt
+from warden.domain.strikes import StrikeLadder
 from warden.errors import (
     DependencyUnavailableError,
     InvalidRequestError,
     PermissionDeniedError,
+    RateLimitedError,
     RequestTooLargeError,
     StorageError,
     WardenError,
@@ -164,6 +166,7 @@ class _Request:
         self.tenant = tenant
         self.tenant_id = tenant.tenant_id
         self.deps = deps
+        self.ladder = StrikeLadder(tenant.strike_ladder or deps.config.strike_ladder)
         self.received = deps.clock()
         self.started = time.perf_counter()
         self.notes: list[str] = []
@@ -264,7 +267,7 @@ def serve_messages(raw_body: bytes, tenant: Tenant, request_id: str, deps: Gatew
     policy = resolve_profile(deps.config.screening, tenant.profile)
 
     try:
-        standing = deps.users.get_standing(user_hash, flow.received)
+        standing = deps.users.get_standing(user_hash, flow.received, flow.ladder)
     except StorageError as error:
         raise DependencyUnavailableError("user state is unavailable; retry later", headers=base_headers) from error
 
@@ -278,6 +281,7 @@ def serve_messages(raw_body: bytes, tenant: Tenant, request_id: str, deps: Gatew
         )
         flow.write_audit(flow.record(request, payload, user_hash, outcome, Decision.SUSPENDED, standing, error=refusal))
         raise refusal
+    _admit(flow, user_hash, standing)
 
     outcome = _screen(end_user_text(request), policy, deps, tenant)
     decision = enforced_decision(outcome.decision, policy.shadow)
@@ -319,6 +323,60 @@ def serve_messages(raw_body: bytes, tenant: Tenant, request_id: str, deps: Gatew
     return MessagesResult(body=reply.body, headers=headers)
 
 
+def _admit(flow: _Request, user_hash: str, standing: UserStanding) -> None:
+    """The gates before screening, after suspension: policy acceptance, then a throttled user's rate."""
+    _require_policy_acceptance(flow, standing)
+    if standing.status is UserStatus.THROTTLED:
+        _take_token(flow, user_hash, standing)
+
+
+def _require_policy_acceptance(flow: _Request, standing: UserStanding) -> None:
+    """Tenants that require it serve only end users who accepted the current usage-policy version."""
+    policy = flow.deps.config.usage_policy
+    if not flow.tenant.require_policy_acceptance or standing.policy_version_accepted == policy.version:
+        return
+    accepted = standing.policy_version_accepted
+    raise PermissionDeniedError(
+        f"before using this service, please read and accept the usage policy (version {policy.version}): "
+        f"{policy.url}" + (f" (you accepted version {accepted}, which has since changed)" if accepted else ""),
+        headers={HEADER_REQUEST_ID: flow.request_id},
+        warden={
+            **_warden_info(flow.request_id, Decision.POLICY_NOT_ACCEPTED, [], standing.status),
+            "policy": {"required_version": policy.version, "url": policy.url, "accepted_version": accepted},
+        },
+    )
+
+
+def _take_token(flow: _Request, user_hash: str, standing: UserStanding) -> None:
+    """A throttled user is held to the ladder's rate; over it, 429 with when to retry."""
+    throttle = flow.ladder.config.throttle
+    try:
+        decision = flow.deps.users.take_token(user_hash, standing, throttle, flow.received)
+    except StorageError as error:
+        raise DependencyUnavailableError(
+            "user state is unavailable; retry later", headers={HEADER_REQUEST_ID: flow.request_id}
+        ) from error
+    if decision.allowed:
+        return
+    headers = {HEADER_REQUEST_ID: flow.request_id, HEADER_RETRY_AFTER: str(decision.retry_after)}
+    if standing.warning:
+        headers[HEADER_WARNING] = standing.warning
+    raise RateLimitedError(
+        f"this end user is throttled for repeated usage-policy violations: at most {throttle.requests} request(s) "
+        f"per {throttle.per_seconds} s; retry after {decision.retry_after} s",
+        headers=headers,
+        warden={
+            **_warden_info(flow.request_id, Decision.RATE_LIMITED, [], standing.status),
+            "throttle": {
+                "requests": throttle.requests,
+                "per_seconds": throttle.per_seconds,
+                "until": standing.status_until,
+                "retry_after": decision.retry_after,
+            },
+        },
+    )
+
+
 def _screen_answer(reply: ClaudeReply, policy: ScreeningPolicy, deps: GatewayDeps, tenant: Tenant) -> ScreeningOutcome:
     answer = completion_text(reply.body)
     if not answer:
@@ -347,7 +405,7 @@ def _screening_unavailable(
 def _add_strike(flow: _Request, user_hash: str, outcome: ScreeningOutcome, standing: UserStanding) -> UserStanding:
     try:
         return flow.deps.users.add_strike(
-            user_hash, flow.tenant_id, flow.request_id, outcome.blocked_categories, flow.received
+            user_hash, flow.tenant_id, flow.request_id, outcome.blocked_categories, flow.received, flow.ladder
         )
     except StorageError as error:
         flow.notes.append(f"strike not recorded: {error}")

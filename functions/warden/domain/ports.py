@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from warden.config import ThrottleConfig
+from warden.domain.strikes import StrikeLadder
+from warden.domain.throttle import RateDecision
 from warden.models import AuditRecord, ClaudeReply, ReviewItem, ScreenerVerdict, UserStanding
 from warden.taxonomy import Category
 
@@ -25,12 +28,26 @@ class ClaudeClient(Protocol):
 
 
 class UserStore(Protocol):
-    def get_standing(self, user_hash: str, now: datetime) -> UserStanding: ...
+    def get_standing(self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None) -> UserStanding:
+        """The stored standing (one read on the hot path); `ladder` is the tenant's, else the deployment's."""
+        ...
 
     def add_strike(
-        self, user_hash: str, tenant_id: str, request_id: str, categories: Sequence[Category], now: datetime
+        self,
+        user_hash: str,
+        tenant_id: str,
+        request_id: str,
+        categories: Sequence[Category],
+        now: datetime,
+        ladder: StrikeLadder | None = None,
     ) -> UserStanding:
         """Record one strike atomically and return the user's standing after the ladder has re-evaluated."""
+        ...
+
+    def take_token(
+        self, user_hash: str, standing: UserStanding, throttle: ThrottleConfig, now: datetime
+    ) -> RateDecision:
+        """Atomically take one token from a throttled user's bucket, or say when to retry."""
         ...
 
 
