@@ -32,8 +32,6 @@ from warden.errors import StorageError
 from warden.models import Tenant
 
 DEFAULT_STACK = "Warden"
-# The name the local stack gives the issuer of WARDEN_LOCAL_OIDC_ISSUER (for `--trusted-issuer`).
-LOCAL_ISSUER_NAME = "local"
 
 
 class TenantCommandError(Exception):
@@ -88,7 +86,7 @@ def _local_target(clients: ClientFactory, config: WardenConfig | None) -> Target
         DynamoTenantStore(c.LOCAL_TENANTS_TABLE, clients("dynamodb")),
         ApiGatewayUsagePlans(apigateway, api_id, c.LOCAL_STAGE_NAME),
     )
-    names = (*(config.identity.issuer_names if config else ()), LOCAL_ISSUER_NAME)
+    names = (*(config.identity.issuer_names if config else ()), c.LOCAL_OIDC_ISSUER_NAME)
     return Target(admin, "local stack", names)
 
 

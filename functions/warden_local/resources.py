@@ -218,7 +218,9 @@ def create_tenant(
     return tenant
 
 
-def function_environment(resources: LocalResources, runtime_config_json: str, cache_seconds: int) -> dict[str, str]:
+def function_environment(
+    resources: LocalResources, runtime_config_json: str, cache_seconds: int, identity_json: str | None = None
+) -> dict[str, str]:
     """The environment variables the CDK stack gives the functions, with local values."""
     env = {
         c.ENV_CONFIG: runtime_config_json,
@@ -242,4 +244,6 @@ def function_environment(resources: LocalResources, runtime_config_json: str, ca
         env[c.ENV_AWS_ENDPOINT_URL] = resources.endpoint_url
     if resources.anthropic_secret_arn:
         env[c.ENV_ANTHROPIC_SECRET_ARN] = resources.anthropic_secret_arn
+    if identity_json:
+        env[c.ENV_IDENTITY] = identity_json
     return env
