@@ -11,6 +11,7 @@ from warden.config import WardenConfig
 
 from infra.constructs.api import WardenApi
 from infra.constructs.audit_storage import AuditStorage
+from infra.constructs.end_user_identity import EndUserIdentity
 from infra.constructs.functions import AUDIT_DRAIN, REVIEW, WardenFunctions, queue_visibility_timeout
 from infra.constructs.guardrail import ScreeningGuardrail
 from infra.constructs.monitoring import Monitoring
@@ -34,6 +35,7 @@ class WardenStack(Stack):
         self.user_state = UserState(self, "UserState")
         self.review = ReviewPipeline(self, "ReviewPipeline", visibility_timeout=queue_visibility_timeout(REVIEW))
         self.secrets = Secrets(self, "Secrets")
+        self.identity = EndUserIdentity(self, "EndUserIdentity", config=config.identity)
         self.functions = WardenFunctions(
             self,
             "Functions",
@@ -42,6 +44,7 @@ class WardenStack(Stack):
             user_state=self.user_state,
             review=self.review,
             secrets=self.secrets,
+            identity=self.identity,
         )
         self.guardrail: ScreeningGuardrail | None = None
         if config.guardrails.enabled:
@@ -85,5 +88,14 @@ class WardenStack(Stack):
                 "Subscribe on-call to Warden alarms here",
             ),
         }
+        outputs[constants.OUTPUT_REST_API_ID] = (self.api.rest_api.rest_api_id, "REST API id (warden tenants)")
+        outputs[constants.OUTPUT_API_STAGE] = (self.api.rest_api.deployment_stage.stage_name, "API stage (usage plans)")
+        if self.identity.user_pool is not None and self.identity.app_client is not None:
+            outputs[constants.OUTPUT_USER_POOL_ID] = (self.identity.user_pool.user_pool_id, "End-user Cognito pool")
+            outputs[constants.OUTPUT_USER_POOL_CLIENT_ID] = (
+                self.identity.app_client.user_pool_client_id,
+                "App client id of the end-user pool (the ID token's audience)",
+            )
+            outputs[constants.OUTPUT_USER_POOL_ISSUER] = (str(self.identity.issuer_url), "End-user token issuer (iss)")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

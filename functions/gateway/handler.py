@@ -15,8 +15,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from warden.api_errors import anthropic_error_body, error_response
 from warden.config import DEFAULT_PROFILE
-from warden.constants import AUTH_CONTEXT_PROFILE, AUTH_CONTEXT_SETTINGS, AUTH_CONTEXT_TENANT_ID, HEADER_REQUEST_ID
+from warden.constants import (
+    AUTH_CONTEXT_END_USER,
+    AUTH_CONTEXT_PROFILE,
+    AUTH_CONTEXT_SETTINGS,
+    AUTH_CONTEXT_TENANT_ID,
+    HEADER_REQUEST_ID,
+)
 from warden.domain.gateway import serve_messages
+from warden.domain.identity import require_own_standing
 from warden.domain.standing import accept_policy, user_standing
 from warden.errors import AuthenticationError, DependencyUnavailableError, StorageError, WardenError
 from warden.ids import new_request_id
@@ -48,6 +55,12 @@ def _tenant() -> Tenant:
     return Tenant.from_settings(_tenant_id(), settings)
 
 
+def _verified_subject() -> str | None:
+    """The end user's verified token subject (JWT tenants only); never logged, only hashed."""
+    subject = app.current_event.request_context.authorizer.get(AUTH_CONTEXT_END_USER)
+    return str(subject) if subject else None
+
+
 def _request_id() -> str:
     request_id: str = app.context.setdefault("warden_request_id", new_request_id())
     return request_id
@@ -64,19 +77,22 @@ def create_message() -> Response[str]:
     tenant = _tenant()
     logger.append_keys(warden_request_id=request_id, tenant_id=tenant.tenant_id)
     raw = app.current_event.decoded_body or ""
-    result = serve_messages(raw.encode(), tenant, request_id, wiring.gateway_deps())
+    result = serve_messages(raw.encode(), tenant, request_id, wiring.gateway_deps(), _verified_subject())
     metrics.add_metric(name="RequestsServed", unit=MetricUnit.Count, value=1)
     return _json_response(200, result.body, result.headers)
 
 
-def _standing_response(call: Callable[..., dict[str, Any]], *args: Any) -> Response[str]:
-    """Run a standing operation for the current tenant with the gateway's key, store and configuration."""
+def _standing_response(call: Callable[..., dict[str, Any]], user_id: str, *args: Any) -> Response[str]:
+    """Run a standing operation on one end user of the current tenant (a JWT tenant's user: only their own)."""
     request_id = _request_id()
+    tenant = _tenant()
+    require_own_standing(tenant, user_id, _verified_subject())
     users = wiring.user_store()
     try:
         body = call(
+            user_id,
             *args,
-            _tenant(),
+            tenant,
             wiring.user_hash_key(),
             users,
             users.ladder,

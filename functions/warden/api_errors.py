@@ -26,7 +26,8 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str, str]] = {
     "UNAUTHORIZED": (
         401,
         "authentication_error",
-        "invalid or missing API key: send your Warden tenant key as x-api-key",
+        "invalid or missing credentials: send your Warden tenant key as x-api-key, and for tenants that identify "
+        "end users by token, a valid end-user token (warden-user-token header)",
     ),
     "ACCESS_DENIED": (403, "permission_error", "this API key is not allowed to call this endpoint"),
     "MISSING_AUTHENTICATION_TOKEN": (404, "not_found_error", "no such endpoint"),

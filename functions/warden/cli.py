@@ -16,6 +16,7 @@ from warden.domain.ports import Screener
 from warden.domain.screening import screen_prompt
 from warden.models import Decision
 from warden.taxonomy import Category
+from warden.tenants_cli import TenantCommandError, add_tenant_commands, run_tenants
 
 OFFLINE_TIERS = ("fast",)
 TIERS = ("fast", "moderator")
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     screening_options(evaluate)
     evaluate.set_defaults(func=lambda args: _eval(args, sys.stdout))
+    tenants = commands.add_parser("tenants", help="tenant administration: create, list, rotate-key, disable")
+    add_tenant_commands(tenants, lambda args: run_tenants(args, sys.stdout))
     return parser
 
 
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
-    except CommandError as error:
+    except (CommandError, TenantCommandError) as error:
         sys.stderr.write(f"warden: {error}\n")
         return 2
     return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -276,6 +277,122 @@ class UsagePlanConfig(_Strict):
     quota_per_month: Annotated[int, Field(gt=0)] | None = None
 
 
+class SigningAlgorithm(StrEnum):
+    """Asymmetric JWS algorithms an end-user token may be signed with (never `none`, never a shared-secret HS*)."""
+
+    RS256 = "RS256"
+    RS384 = "RS384"
+    RS512 = "RS512"
+    PS256 = "PS256"
+    ES256 = "ES256"
+    ES384 = "ES384"
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# The issuer name tenants use for the stack's own Cognito user pool in `trusted_issuers`.
+COGNITO_ISSUER_NAME = "cognito"
+IssuerName = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+def require_tls_url(value: str, what: str) -> str:
+    """Token issuers and key sets are trusted only over TLS; plain http is allowed on loopback (local stack, tests)."""
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+        return value
+    raise ValueError(f"{what} must be an https:// URL (http only on 127.0.0.1/localhost), got '{value}'")
+
+
+class OidcIssuerConfig(_Strict):
+    """An OpenID Connect issuer whose signed tokens identify the end users of JWT tenants."""
+
+    # Exactly the token's `iss` claim.
+    issuer: IssuerName
+    # Accepted `aud` values (the app client ids); a token must name at least one.
+    audience: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=256)], ...], Field(min_length=1)]
+    # Where the signing keys are; None: the issuer's OpenID discovery document names it.
+    jwks_uri: str | None = None
+    algorithms: Annotated[tuple[SigningAlgorithm, ...], Field(min_length=1)] = (
+        SigningAlgorithm.RS256,
+        SigningAlgorithm.ES256,
+    )
+    # What tenants call it in `trusted_issuers` (default: the issuer URL itself).
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:/-]{1,512}$")] | None = None
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_over_tls(cls, value: str) -> str:
+        return require_tls_url(value, "identity.oidc[].issuer")
+
+    @field_validator("jwks_uri")
+    @classmethod
+    def _keys_over_tls(cls, value: str | None) -> str | None:
+        return None if value is None else require_tls_url(value, "identity.oidc[].jwks_uri")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.issuer
+
+
+class CognitoMfa(StrEnum):
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class CognitoConfig(_Strict):
+    """An end-user Cognito user pool (and app client) the stack creates; its ID tokens identify end users."""
+
+    create: bool = False
+    self_sign_up: bool = False
+    mfa: CognitoMfa = CognitoMfa.OPTIONAL
+    # Cognito threat protection (compromised credentials, adaptive authentication): billed per active user.
+    threat_protection: bool = False
+
+
+class IdentityConfig(_Strict):
+    """End-user identity for JWT tenants: the issuers this deployment trusts and how their keys are cached."""
+
+    cognito: CognitoConfig = Field(default_factory=CognitoConfig)
+    oidc: tuple[OidcIssuerConfig, ...] = ()
+    # Clock skew tolerated on exp / nbf / iat.
+    leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+    # How long an issuer's key set is cached per authorizer container.
+    jwks_cache_seconds: Annotated[int, Field(ge=30, le=86_400)] = 600
+    # Minimum time between refetches caused by an unknown `kid` (bounds what forged kids can cost).
+    jwks_refresh_cooldown_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+
+    @model_validator(mode="after")
+    def _unique_issuers(self) -> Self:
+        labels = [issuer.label for issuer in self.oidc]
+        issuers = [issuer.issuer for issuer in self.oidc]
+        if len(set(issuers)) != len(issuers) or len(set(labels)) != len(labels):
+            raise ValueError("identity.oidc issuers and names must be unique")
+        if self.cognito.create and COGNITO_ISSUER_NAME in labels:
+            raise ValueError(f"identity.oidc must not use the name '{COGNITO_ISSUER_NAME}': the stack's pool has it")
+        return self
+
+    @property
+    def issuer_names(self) -> tuple[str, ...]:
+        """What tenants may list in `trusted_issuers`."""
+        return (*((COGNITO_ISSUER_NAME,) if self.cognito.create else ()), *(i.label for i in self.oidc))
+
+
+class IdentityRuntime(_Strict):
+    """What reaches the authorizer as `WARDEN_IDENTITY`: the resolved issuers (Cognito's included) and caching."""
+
+    issuers: tuple[OidcIssuerConfig, ...] = ()
+    leeway_seconds: int = 30
+    jwks_cache_seconds: int = 600
+    jwks_refresh_cooldown_seconds: int = 30
+
+
 class WardenConfig(_Strict):
     """The whole `warden` context object of `cdk.json`."""
 
@@ -292,6 +409,8 @@ class WardenConfig(_Strict):
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     authorizer_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
     log_level: str = "INFO"
+    # End-user identity for tenants with `identity: jwt` (Cognito user pool, external OIDC issuers).
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -356,21 +475,27 @@ class InvalidConfigurationError(ValueError):
 
 __all__ = [
     "CATEGORY_IDS",
+    "COGNITO_ISSUER_NAME",
     "DEFAULT_PROFILE",
     "Action",
     "CategoryPolicy",
+    "CognitoConfig",
     "FailMode",
     "GuardrailFilter",
     "GuardrailStrength",
     "GuardrailTopic",
     "GuardrailsConfig",
+    "IdentityConfig",
     "IdentityMode",
+    "IdentityRuntime",
     "InvalidConfigurationError",
+    "OidcIssuerConfig",
     "Provider",
     "RuntimeConfig",
     "ScreenerName",
     "ScreeningConfig",
     "ScreeningProfile",
+    "SigningAlgorithm",
     "StrikeLadderConfig",
     "ThrottleConfig",
     "UsagePolicyConfig",

@@ -24,6 +24,7 @@ ENV_AUTHORIZER_CACHE_SECONDS = "WARDEN_AUTHORIZER_CACHE_SECONDS"
 ENV_GUARDRAIL_ID = "WARDEN_GUARDRAIL_ID"  # Bedrock guardrail id or ARN (guardrails enabled only)
 ENV_GUARDRAIL_VERSION = "WARDEN_GUARDRAIL_VERSION"
 ENV_GUARDRAIL_TOPIC_CATEGORIES = "WARDEN_GUARDRAIL_TOPIC_CATEGORIES"  # JSON: denied topic name -> category id
+ENV_IDENTITY = "WARDEN_IDENTITY"  # JSON of warden.config.IdentityRuntime (authorizer only)
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; the local stack points it at moto
 
 # Local stack
@@ -33,6 +34,11 @@ ENV_LOCAL_API_KEY = "WARDEN_LOCAL_API_KEY"
 ENV_LOCAL_REVIEWER_KEY = "WARDEN_LOCAL_REVIEWER_KEY"
 DEFAULT_LOCAL_PORT = 8787
 DEFAULT_LOCAL_AWS_PORT = 5055
+# An OIDC issuer the local stack trusts for JWT tenants (e.g. a test's own JWKS server); audience and JWKS URL.
+ENV_LOCAL_OIDC_ISSUER = "WARDEN_LOCAL_OIDC_ISSUER"
+ENV_LOCAL_OIDC_AUDIENCE = "WARDEN_LOCAL_OIDC_AUDIENCE"
+ENV_LOCAL_OIDC_JWKS_URI = "WARDEN_LOCAL_OIDC_JWKS_URI"
+LOCAL_OIDC_ISSUER_NAME = "local"  # what tenants name that issuer in `trusted_issuers`
 DEFAULT_LOCAL_API_KEY = "warden-local-key"
 DEFAULT_LOCAL_REVIEWER_KEY = "warden-local-reviewer"
 LOCAL_REGION = "us-east-1"
@@ -45,6 +51,8 @@ HEADER_WARNING = "warden-warning"
 HEADER_RETRY_AFTER = "retry-after"  # seconds; the anthropic SDK honours it
 HEADER_API_KEY = "x-api-key"
 HEADER_AUTHORIZATION = "authorization"
+# The end user's token (JWT tenants), for SDK versions that send the tenant key as `Authorization: Bearer`.
+HEADER_USER_TOKEN = "warden-user-token"
 
 # The tenant API's routes (method, resource). The CDK API construct and the local API adapter both serve these.
 TENANT_ROUTES: tuple[tuple[str, str], ...] = (
@@ -57,6 +65,7 @@ TENANT_ROUTES: tuple[tuple[str, str], ...] = (
 AUTH_CONTEXT_TENANT_ID = "tenant_id"
 AUTH_CONTEXT_PROFILE = "profile"  # the tenant's screening profile
 AUTH_CONTEXT_SETTINGS = "tenant_settings"  # JSON of `Tenant.settings()`: the tenant's per-tenant overrides
+AUTH_CONTEXT_END_USER = "end_user_sub"  # JWT tenants: the verified token's `sub` (the gateway hashes it)
 
 # --- Audit bucket layout ------------------------------------------------------------------------
 AUDIT_RECORDS_PREFIX = "records/"
@@ -79,6 +88,9 @@ class TableShape:
 
 # Tenants: one item per tenant API key, keyed by the SHA-256 hex of the key.
 TENANTS_TABLE = TableShape(partition_key="key_hash")
+# Tenant administration finds a tenant's key items by tenant id (never used on the request path).
+TENANTS_ID_INDEX = "by-tenant-id"
+TENANTS_ID_INDEX_PK = "tenant_id"
 # Users: the standing item (sk = USER_STATE_SK) and one item per strike (sk = STRIKE#...).
 USERS_TABLE = TableShape(partition_key="user_hash", sort_key="sk", ttl_attribute="expires_at")
 USER_STATE_SK = "STATE"
@@ -103,6 +115,8 @@ LOCAL_AUDIT_FALLBACK_QUEUE = "warden-local-audit-fallback"
 LOCAL_AUDIT_FALLBACK_DLQ = "warden-local-audit-fallback-dlq"
 LOCAL_USER_HASH_SECRET = "warden-local/user-hash-key"
 LOCAL_ANTHROPIC_SECRET = "warden-local/anthropic-api-key"
+LOCAL_REST_API_NAME = "warden-local-api"
+LOCAL_STAGE_NAME = "prod"
 
 # Review queue redrive: messages that fail this many times land in the DLQ.
 REVIEW_MAX_RECEIVE_COUNT = 5
@@ -118,3 +132,8 @@ OUTPUT_AUDIT_FALLBACK_QUEUE_URL = "AuditFallbackQueueUrl"
 OUTPUT_USAGE_PLAN_ID = "DefaultUsagePlanId"
 OUTPUT_ANTHROPIC_SECRET_ARN = "AnthropicApiKeySecretArn"
 OUTPUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
+OUTPUT_REST_API_ID = "RestApiId"
+OUTPUT_API_STAGE = "ApiStageName"
+OUTPUT_USER_POOL_ID = "EndUserPoolId"  # identity.cognito.create only
+OUTPUT_USER_POOL_CLIENT_ID = "EndUserPoolClientId"
+OUTPUT_USER_POOL_ISSUER = "EndUserTokenIssuer"

@@ -210,10 +210,16 @@ class Tenant(BaseModel):
     identity: IdentityMode = IdentityMode.TRUSTED_BACKEND
     # End users must accept the current usage-policy version before their requests are served.
     require_policy_acceptance: bool = False
+    # JWT tenants: the deployment's token issuers (names from `identity`) this tenant accepts; None: all of them.
+    trusted_issuers: (
+        Annotated[tuple[Annotated[str, Field(min_length=1, max_length=512)], ...], Field(min_length=1)] | None
+    ) = None
 
     def settings(self) -> dict[str, Any]:
         """What the gateway needs of the tenant besides its id (the authorizer hands it over as JSON)."""
-        return self.model_dump(mode="json", include=set(TENANT_SETTINGS), exclude_none=True)
+        settings = self.model_dump(mode="json", include=set(TENANT_SETTINGS))
+        # Unset overrides are left out; a null inside one (e.g. a ladder without a throttle step) is meaningful.
+        return {name: value for name, value in settings.items() if value is not None}
 
     @classmethod
     def from_settings(cls, tenant_id: str, settings: Mapping[str, Any]) -> Tenant:
@@ -221,7 +227,7 @@ class Tenant(BaseModel):
 
 
 # The tenant fields that travel with each request (stored with the tenant record, overridable per tenant).
-TENANT_SETTINGS = ("profile", "fail_mode", "strike_ladder", "identity", "require_policy_acceptance")
+TENANT_SETTINGS = ("profile", "fail_mode", "strike_ladder", "identity", "require_policy_acceptance", "trusted_issuers")
 
 
 # ---------------------------------------------------------------- Claude

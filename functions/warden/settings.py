@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warden import constants as c
-from warden.config import RuntimeConfig
+from warden.config import IdentityRuntime, RuntimeConfig
 from warden.taxonomy import Category
 
 
@@ -37,6 +37,7 @@ class GatewaySettings(_Settings):
 class AuthorizerSettings(_Settings):
     tenants_table: str = Field(validation_alias=c.ENV_TENANTS_TABLE)
     cache_seconds: int = Field(default=60, ge=0, le=3600, validation_alias=c.ENV_AUTHORIZER_CACHE_SECONDS)
+    identity: IdentityRuntime = Field(default_factory=IdentityRuntime, validation_alias=c.ENV_IDENTITY)
 
 
 class ReviewSettings(_Settings):

@@ -35,6 +35,8 @@ class LocalResources:
     user_hash_secret_arn: str
     anthropic_secret_arn: str | None
     usage_plan_id: str
+    rest_api_id: str = ""
+    stage_name: str = c.LOCAL_STAGE_NAME
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +105,27 @@ def _cases_gsi() -> dict[str, Any]:
     }
 
 
+def _tenants_gsi() -> dict[str, Any]:
+    return {
+        "index": {
+            "IndexName": c.TENANTS_ID_INDEX,
+            "KeySchema": [{"AttributeName": c.TENANTS_ID_INDEX_PK, "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+        "attributes": [{"AttributeName": c.TENANTS_ID_INDEX_PK, "AttributeType": "S"}],
+    }
+
+
+def _create_rest_api(apigateway: Any) -> tuple[str, str]:
+    """The tenant API's REST API and stage, so per-tenant usage plans attach to a stage as in the deployed stack."""
+    api_id = apigateway.create_rest_api(name=c.LOCAL_REST_API_NAME)["id"]
+    root_id = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=root_id, httpMethod="ANY", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root_id, httpMethod="ANY", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName=c.LOCAL_STAGE_NAME)
+    return api_id, c.LOCAL_STAGE_NAME
+
+
 def _create_queue_with_dlq(sqs: Any, name: str, dlq_name: str, visibility_timeout: int) -> tuple[str, str]:
     dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -133,7 +156,7 @@ def provision(
     apigateway = _client("apigateway", endpoint_url, region)
 
     _create_bucket(s3, c.LOCAL_AUDIT_BUCKET)
-    _create_table(dynamodb, c.LOCAL_TENANTS_TABLE, c.TENANTS_TABLE)
+    _create_table(dynamodb, c.LOCAL_TENANTS_TABLE, c.TENANTS_TABLE, gsi=_tenants_gsi())
     _create_table(dynamodb, c.LOCAL_USERS_TABLE, c.USERS_TABLE)
     _create_table(dynamodb, c.LOCAL_CASES_TABLE, c.CASES_TABLE, gsi=_cases_gsi())
     _create_table(dynamodb, c.LOCAL_IDEMPOTENCY_TABLE, c.IDEMPOTENCY_TABLE)
@@ -151,8 +174,11 @@ def provision(
         anthropic_arn = secretsmanager.create_secret(Name=c.LOCAL_ANTHROPIC_SECRET, SecretString=anthropic_api_key)[
             "ARN"
         ]
+    rest_api_id, stage_name = _create_rest_api(apigateway)
     usage_plan_id = apigateway.create_usage_plan(
-        name="warden-local-default", throttle={"rateLimit": 50.0, "burstLimit": 100}
+        name="warden-local-default",
+        throttle={"rateLimit": 50.0, "burstLimit": 100},
+        apiStages=[{"apiId": rest_api_id, "stage": stage_name}],
     )["id"]
     return LocalResources(
         region=region,
@@ -169,6 +195,8 @@ def provision(
         user_hash_secret_arn=user_hash_arn,
         anthropic_secret_arn=anthropic_arn,
         usage_plan_id=usage_plan_id,
+        rest_api_id=rest_api_id,
+        stage_name=stage_name,
     )
 
 
@@ -190,7 +218,9 @@ def create_tenant(
     return tenant
 
 
-def function_environment(resources: LocalResources, runtime_config_json: str, cache_seconds: int) -> dict[str, str]:
+def function_environment(
+    resources: LocalResources, runtime_config_json: str, cache_seconds: int, identity_json: str | None = None
+) -> dict[str, str]:
     """The environment variables the CDK stack gives the functions, with local values."""
     env = {
         c.ENV_CONFIG: runtime_config_json,
@@ -214,4 +244,6 @@ def function_environment(resources: LocalResources, runtime_config_json: str, ca
         env[c.ENV_AWS_ENDPOINT_URL] = resources.endpoint_url
     if resources.anthropic_secret_arn:
         env[c.ENV_ANTHROPIC_SECRET_ARN] = resources.anthropic_secret_arn
+    if identity_json:
+        env[c.ENV_IDENTITY] = identity_json
     return env

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from warden import constants as c
-from warden.config import Provider, WardenConfig, parse_config
+from warden.config import IdentityRuntime, OidcIssuerConfig, Provider, WardenConfig, parse_config
 
 from warden_local.apigw import LocalApiGateway, serve
 from warden_local.consumer import QueueConsumer
@@ -45,6 +45,12 @@ class LocalSettings:
     reviewer_key: str = c.DEFAULT_LOCAL_REVIEWER_KEY
     anthropic_api_key: str | None = None
     anthropic_base_url: str | None = None
+    # A token issuer for JWT tenants (e.g. a test's JWKS server on 127.0.0.1), trusted besides cdk.json's.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_uri: str | None = None
+    # Overrides `authorizer_cache_seconds` (a harness can make disabled keys stop at once).
+    authorizer_cache_seconds: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +62,31 @@ class LocalSettings:
             reviewer_key=os.environ.get(c.ENV_LOCAL_REVIEWER_KEY, c.DEFAULT_LOCAL_REVIEWER_KEY),
             anthropic_api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
             anthropic_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
+            oidc_issuer=os.environ.get(c.ENV_LOCAL_OIDC_ISSUER) or None,
+            oidc_audience=os.environ.get(c.ENV_LOCAL_OIDC_AUDIENCE) or None,
+            oidc_jwks_uri=os.environ.get(c.ENV_LOCAL_OIDC_JWKS_URI) or None,
+            authorizer_cache_seconds=int(cache) if (cache := os.environ.get(c.ENV_AUTHORIZER_CACHE_SECONDS)) else None,
+        )
+
+    def identity(self, config: WardenConfig) -> IdentityRuntime:
+        """The issuers the local authorizer trusts: cdk.json's OIDC issuers and the local one, if set."""
+        issuers = list(config.identity.oidc)
+        if self.oidc_issuer:
+            if not self.oidc_audience:
+                raise ValueError(f"{c.ENV_LOCAL_OIDC_ISSUER} needs {c.ENV_LOCAL_OIDC_AUDIENCE} (the token audience)")
+            issuers.append(
+                OidcIssuerConfig(
+                    issuer=self.oidc_issuer,
+                    audience=(self.oidc_audience,),
+                    jwks_uri=self.oidc_jwks_uri,
+                    name=c.LOCAL_OIDC_ISSUER_NAME,
+                )
+            )
+        return IdentityRuntime(
+            issuers=tuple(issuers),
+            leeway_seconds=config.identity.leeway_seconds,
+            jwks_cache_seconds=config.identity.jwks_cache_seconds,
+            jwks_refresh_cooldown_seconds=config.identity.jwks_refresh_cooldown_seconds,
         )
 
 
@@ -99,8 +130,12 @@ class LocalStack:
         self.resources = resources
         create_tenant(resources, c.LOCAL_DEMO_TENANT_ID, self.settings.api_key, name="Demo tenant")
 
+        cache_seconds = self.settings.authorizer_cache_seconds
         env = function_environment(
-            resources, self.config.runtime().model_dump_json(), self.config.authorizer_cache_seconds
+            resources,
+            self.config.runtime().model_dump_json(),
+            self.config.authorizer_cache_seconds if cache_seconds is None else cache_seconds,
+            self.settings.identity(self.config).model_dump_json(),
         )
         if self.settings.anthropic_base_url:
             env[c.ENV_ANTHROPIC_BASE_URL] = self.settings.anthropic_base_url
@@ -157,6 +192,7 @@ class LocalStack:
             if self.config.provider is Provider.ANTHROPIC
             else "the OFFLINE STAND-IN model (not Claude; set ANTHROPIC_API_KEY to use Claude) - fast tier only"
         )
+        issuers = ", ".join(issuer.label for issuer in self.settings.identity(self.config).issuers)
         lines = [
             "Warden local stack is running.",
             f"  API (Anthropic Messages):  {self.api_url}   tenant key: {c.ENV_LOCAL_API_KEY}"
@@ -167,6 +203,7 @@ class LocalStack:
             f"  Tables:                    {resources.tenants_table}, {resources.users_table}, "
             f"{resources.cases_table}, {resources.idempotency_table}",
             f"  Review queue (+DLQ):       {resources.review_queue_url}",
+            f"  End-user token issuers:    {issuers or 'none'} (JWT tenants; {c.ENV_LOCAL_OIDC_ISSUER} adds one)",
             f"  Audit fallback queue:      {resources.audit_fallback_queue_url}",
             "  Review consumer:           running (SQS → review handler → review cases)",
             "",
@@ -174,6 +211,7 @@ class LocalStack:
             f"  python -c \"import anthropic; c = anthropic.Anthropic(base_url='{self.api_url}', "
             f"api_key='{c.DEFAULT_LOCAL_API_KEY}'); print(c.messages.create(model='claude-haiku-4-5', "
             "max_tokens=200, metadata={'user_id': 'alice'}, messages=[{'role': 'user', 'content': 'Hello'}]))\"",
+            "  Tenants:                   warden tenants create NAME --local   (list, rotate-key, disable)",
             "",
             "Ctrl-C stops everything.",
         ]

@@ -239,6 +239,7 @@ class WardenApi(Construct):
         acknowledge(
             self.rest_api,
             "AwsSolutions-COG4",
-            "Callers are tenant backends identified by tenant API keys (the Anthropic SDK's x-api-key / Bearer), "
-            "verified by the Lambda REQUEST authorizer; there are no Cognito users.",
+            "Callers are tenant apps identified by tenant API keys (the Anthropic SDK's x-api-key / Bearer), "
+            "verified by the Lambda REQUEST authorizer; end-user tokens of JWT tenants (from the optional Cognito "
+            "pool or external OIDC issuers) are verified by the same authorizer, which needs the tenant key too.",
         )

@@ -5,7 +5,7 @@
 | gateway     | users table (rw), audit records (put), review + audit fallback queues (send), user-hash     |
 |             | secret (read), Anthropic key (read, provider anthropic) or the mapped Bedrock models (invoke) |
 |             | and, with guardrails enabled, its one guardrail (apply; granted in constructs/guardrail.py)  |
-| authorizer  | tenants table (read)                                                                        |
+| authorizer  | tenants table (GetItem only); end-user token issuers' public JWKS over HTTPS (no AWS access)  |
 | review      | review queue (consume), review cases table (rw), idempotency table (rw)                     |
 | audit_drain | audit fallback queue (consume), audit records (put)                                         |
 """
@@ -28,6 +28,7 @@ from warden.config import Provider, WardenConfig
 
 from infra.bundling import function_code
 from infra.constructs.audit_storage import AuditStorage
+from infra.constructs.end_user_identity import EndUserIdentity
 from infra.constructs.review_pipeline import ReviewPipeline
 from infra.constructs.secrets import Secrets
 from infra.constructs.user_state import UserState
@@ -220,11 +221,12 @@ class WardenFunctions(Construct):
         user_state: UserState,
         review: ReviewPipeline,
         secrets: Secrets,
+        identity: EndUserIdentity,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self.gateway = self._build_gateway(audit, user_state, review, secrets)
-        self.authorizer = self._build_authorizer(user_state)
+        self.authorizer = self._build_authorizer(user_state, identity)
         self.review = self._build_review(review)
         self.audit_drain = self._build_audit_drain(audit)
 
@@ -277,7 +279,7 @@ class WardenFunctions(Construct):
                 "(bedrock:InferenceProfileArn condition).",
             )
 
-    def _build_authorizer(self, user_state: UserState) -> WardenFunction:
+    def _build_authorizer(self, user_state: UserState, identity: EndUserIdentity) -> WardenFunction:
         authorizer = WardenFunction(
             self,
             AUTHORIZER,
@@ -285,9 +287,13 @@ class WardenFunctions(Construct):
             environment={
                 constants.ENV_TENANTS_TABLE: user_state.tenants_table.table_name,
                 constants.ENV_AUTHORIZER_CACHE_SECONDS: str(self._config.authorizer_cache_seconds),
+                constants.ENV_IDENTITY: identity.authorizer_environment(),
             },
         )
-        user_state.tenants_table.grant_read_data(authorizer.role)
+        # Only GetItem by key hash: not grant_read_data, which would add Query/Scan and the tenant-id index.
+        authorizer.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[user_state.tenants_table.table_arn])
+        )
         return authorizer
 
     def _build_review(self, review: ReviewPipeline) -> WardenFunction:

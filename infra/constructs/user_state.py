@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
-from warden.constants import TENANTS_TABLE, USERS_TABLE
+from warden.constants import TENANTS_ID_INDEX, TENANTS_ID_INDEX_PK, TENANTS_TABLE, USERS_TABLE
 
 from infra.constructs._dynamodb import table_from_shape
 
@@ -18,7 +18,15 @@ class UserState(Construct):
         self.users_table = self._build_users_table()
 
     def _build_tenants_table(self) -> dynamodb.Table:
-        return table_from_shape(self, "TenantsTable", TENANTS_TABLE)
+        table = table_from_shape(self, "TenantsTable", TENANTS_TABLE)
+        # Tenant administration (`warden tenants`) finds a tenant's key items by tenant id; the authorizer never
+        # reads it (it looks keys up by hash).
+        table.add_global_secondary_index(
+            index_name=TENANTS_ID_INDEX,
+            partition_key=dynamodb.Attribute(name=TENANTS_ID_INDEX_PK, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        return table
 
     def _build_users_table(self) -> dynamodb.Table:
         return table_from_shape(self, "UsersTable", USERS_TABLE)

@@ -46,6 +46,14 @@ def test_only_the_gateway_bundles_the_anthropic_sdk(synthesized: SynthesizedStac
         assert not (_asset(synthesized, name) / "anthropic").exists()
 
 
+def test_only_the_authorizer_bundles_jwt_verification_for_arm64(synthesized: SynthesizedStack) -> None:
+    authorizer = _asset(synthesized, "authorizer")
+    assert (authorizer / "jwt").is_dir()
+    assert (authorizer / "cryptography" / "hazmat" / "bindings" / "_rust.abi3.so").is_file()
+    for name in ("gateway", "review", "audit_drain"):
+        assert not (_asset(synthesized, name) / "jwt").exists()
+
+
 def test_native_wheels_are_for_linux_arm64_cpython_313(synthesized: SynthesizedStack) -> None:
     extensions = [path.name for path in (_asset(synthesized, "gateway") / "pydantic_core").glob("*.so")]
 
@@ -71,8 +79,10 @@ def test_sources_and_dependencies_are_precompiled_with_unchecked_hashes(
 def test_functions_with_the_same_requirements_share_one_dependency_cache() -> None:
     keys = {name: dependencies_key(FunctionSource(name).requirements.read_bytes()) for name in FUNCTIONS}
 
-    assert keys["authorizer"] == keys["review"] == keys["audit_drain"]
+    assert keys["review"] == keys["audit_drain"]
+    # The gateway adds the anthropic SDK, the authorizer PyJWT and cryptography (end-user tokens).
     assert keys["gateway"] != keys["review"]
+    assert keys["authorizer"] != keys["review"]
 
 
 def test_dependency_cache_key_ignores_comments_but_not_requirements() -> None:

@@ -121,7 +121,7 @@ def _clear_caches() -> None:
         cached.cache_clear()
     for module, names in (
         ("gateway.wiring", ("gateway_deps", "user_store", "user_hash_key")),
-        ("authorizer.handler", ("resolver",)),
+        ("authorizer.handler", ("resolver", "verifier")),
         ("review.handler", ("cases",)),
         ("audit_drain.handler", ("store",)),
     ):

@@ -133,14 +133,3 @@ def test_size_is_checked_before_parsing() -> None:
     # An oversize body is refused without being parsed: garbage of that size is a 413, not a 400.
     with pytest.raises(RequestTooLargeError):
         parse_messages_request(b"x" * 2049, CONFIG)
-
-
-@pytest.mark.parametrize("metadata", [None, {}, {"user_id": None}], ids=["no-metadata", "empty", "null-user-id"])
-def test_a_request_without_metadata_user_id_is_refused(metadata: dict[str, Any] | None) -> None:
-    raw = body()
-    raw.pop("metadata")
-    if metadata is not None:
-        raw["metadata"] = metadata
-
-    with pytest.raises(InvalidRequestError, match=r"metadata\.user_id is required"):
-        parse_messages_request(encoded(raw), CONFIG)

@@ -111,3 +111,17 @@ def test_resolver_with_zero_ttl_never_caches() -> None:
     resolver.resolve(KEY)
 
     assert len(finder.lookups) == 2
+
+
+def test_tenant_settings_round_trip_keeps_meaningful_nulls() -> None:
+    # A ladder without a throttle step says so with a null; dropping it would bring back the default step.
+    from warden.config import StrikeLadderConfig
+    from warden.models import Tenant
+
+    ladder = StrikeLadderConfig(warn_at=1, throttle_at=None, suspend_at=2)
+    tenant = Tenant(tenant_id="kids", name="Kids", strike_ladder=ladder)
+
+    settings = tenant.settings()
+
+    assert "fail_mode" not in settings  # an unset override is left out
+    assert Tenant.from_settings("kids", settings).strike_ladder == ladder

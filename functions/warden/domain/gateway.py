@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from warden import __version__
 from warden.config import RuntimeConfig
 from warden.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_WARNING
-from warden.domain.identity import hash_user_id
+from warden.domain.identity import end_user_id, hash_user_id
 from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
 from warden.domain.review import review_priority
 from warden.domain.screening import ScreeningPolicy, enforced_decision, resolve_profile, screen_prompt
@@ -119,11 +119,6 @@ def parse_messages_request(raw_body: bytes, config: RuntimeConfig) -> tuple[Mess
         )
     if request.messages[0].role != "user":
         raise InvalidRequestError("messages: the first message must use the 'user' role")
-    if request.metadata is None or not request.metadata.user_id:
-        raise InvalidRequestError(
-            "metadata.user_id is required: name the end user with your own stable id for them "
-            "(Warden stores and forwards only a keyed hash of it)"
-        )
     return request, payload
 
 
@@ -251,19 +246,24 @@ class _Request:
             logger.error("review item not queued", extra={"warden_request_id": self.request_id, "error": str(error)})
 
 
-def serve_messages(raw_body: bytes, tenant: Tenant, request_id: str, deps: GatewayDeps) -> MessagesResult:
-    """Handle one Messages request for `tenant` (with its settings); raise `WardenError` for every refusal."""
+def serve_messages(
+    raw_body: bytes, tenant: Tenant, request_id: str, deps: GatewayDeps, verified_subject: str | None = None
+) -> MessagesResult:
+    """Handle one Messages request for `tenant` (with its settings); raise `WardenError` for every refusal.
+
+    `verified_subject` is the end user's verified token subject (JWT tenants), from the authorizer.
+    """
     tenant_id = tenant.tenant_id
     flow = _Request(request_id, tenant, deps)
     base_headers = {HEADER_REQUEST_ID: request_id}
     try:
         request, payload = parse_messages_request(raw_body, deps.config)
+        user_id = end_user_id(tenant, request.metadata.user_id if request.metadata else None, verified_subject)
     except WardenError as error:
         error.headers.update(base_headers)
         raise
 
-    assert request.metadata is not None and request.metadata.user_id  # guaranteed by parse_messages_request
-    user_hash = hash_user_id(deps.user_hash_key, tenant_id, request.metadata.user_id)
+    user_hash = hash_user_id(deps.user_hash_key, tenant_id, user_id)
     policy = resolve_profile(deps.config.screening, tenant.profile)
 
     try:
