@@ -75,7 +75,7 @@ def _screen_one(
     from warden.config import FailMode
 
     started = time.perf_counter()
-    outcome = screen_prompt(text, screeners, policies, FailMode.CLOSED)
+    outcome = screen_prompt(text, screeners, policies, FailMode.CLOSED, confident=screening.fast_tier_confident)
     latency = round((time.perf_counter() - started) * 1000, 3)
     # A tier that could not run leaves the prompt unchecked: report it as blocked, as a fail-closed gateway would.
     decision = _DECISIONS.get(outcome.decision, Action.BLOCK.value)

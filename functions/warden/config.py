@@ -85,8 +85,11 @@ class ScreeningProfile(_Strict):
 class ScreeningConfig(_Strict):
     screeners: tuple[ScreenerName, ...] = (ScreenerName.FAST, ScreenerName.MODERATOR)
     categories: dict[Category, CategoryPolicy] = Field(default_factory=_default_category_policies)
-    # A block from the fast tier is confident enough to skip the (paid) moderator call.
+    # A confident block from the fast tier skips the (paid) moderator call.
     skip_moderator_on_fast_block: bool = True
+    # Fast-tier scores under this are a suspicion, not a verdict: when a screener behind it (the moderator,
+    # Guardrails) gives a verdict, that verdict decides; the fast tier's own score decides only when none can.
+    fast_tier_confident: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
     moderator_timeout_seconds: Annotated[float, Field(gt=0, le=20)] = 8.0
     # The default profile's modes: record verdicts without acting on them; screen Claude's answers too.
     shadow: bool = False

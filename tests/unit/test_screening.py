@@ -264,3 +264,67 @@ def test_the_fast_tier_runs_before_the_others_whatever_its_configured_place(exec
 
     assert moderator.texts == []
     assert [v.screener for v in outcome.verdicts] == ["moderator", "fast"]
+
+
+# ------------------------------------------------------------------ escalation of fast-tier suspicions
+
+CONFIDENT = 0.9
+
+
+def test_a_confident_fast_tier_block_skips_the_moderator() -> None:
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.95})
+    moderator = StaticScreener("moderator")
+
+    outcome = screen_prompt("text", [fast, moderator], POLICIES, FailMode.CLOSED, confident=CONFIDENT)
+
+    assert moderator.texts == []
+    assert outcome.decision is Decision.BLOCKED
+
+
+def test_a_fast_tier_suspicion_is_judged_by_the_moderator() -> None:
+    # Given a fast tier over the block threshold but under the confident score, and a moderator that disagrees
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.6})
+    moderator = StaticScreener("moderator")
+
+    # When the text is screened
+    outcome = screen_prompt("text", [fast, moderator], POLICIES, FailMode.CLOSED, confident=CONFIDENT)
+
+    # Then the moderator was asked, its verdict decided, and the fast tier's score is still on record
+    assert moderator.texts == ["text"]
+    assert outcome.decision is Decision.ALLOWED
+    assert outcome.verdicts[0].scores == {Category.WEAPONS_ILLEGAL_GOODS: 0.6}
+
+
+def test_a_suspicion_the_moderator_confirms_blocks() -> None:
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.6})
+    moderator = StaticScreener("moderator", {Category.WEAPONS_ILLEGAL_GOODS: 0.8})
+
+    outcome = screen_prompt("text", [fast, moderator], POLICIES, FailMode.CLOSED, confident=CONFIDENT)
+
+    assert (outcome.decision, outcome.blocked_categories) == (Decision.BLOCKED, [Category.WEAPONS_ILLEGAL_GOODS])
+
+
+def test_a_suspicion_stands_when_the_moderator_fails() -> None:
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.6})
+    moderator = FailingScreener(name="moderator", message="moderator call failed: timeout")
+
+    outcome = screen_prompt("text", [fast, moderator], POLICIES, FailMode.ALLOW_AND_FLAG, confident=CONFIDENT)
+
+    assert outcome.decision is Decision.BLOCKED
+    assert outcome.unchecked == ["moderator"]
+
+
+def test_a_suspicion_stands_when_the_fast_tier_screens_alone() -> None:
+    fast = StaticScreener("fast", {Category.WEAPONS_ILLEGAL_GOODS: 0.6})
+
+    outcome = screen_prompt("text", [fast], POLICIES, FailMode.CLOSED, confident=CONFIDENT)
+
+    assert outcome.decision is Decision.BLOCKED
+
+
+def test_the_moderators_own_scores_are_never_discounted() -> None:
+    moderator = StaticScreener("moderator", {Category.FRAUD_ABUSE: 0.6})
+
+    outcome = screen_prompt("text", [StaticScreener("fast"), moderator], POLICIES, FailMode.CLOSED, confident=CONFIDENT)
+
+    assert outcome.decision is Decision.BLOCKED

@@ -149,6 +149,7 @@ def _screen(
         tenant.fail_mode or deps.config.fail_mode,
         skip_rest_on_block=deps.config.screening.skip_moderator_on_fast_block,
         executor=deps.executor,
+        confident=deps.config.screening.fast_tier_confident,
     )
     return outcome.model_copy(update={"profile": policy.profile, "shadow": policy.shadow})
 

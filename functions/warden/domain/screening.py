@@ -87,18 +87,34 @@ def actions_for(verdict: ScreenerVerdict, policies: Mapping[Category, CategoryPo
     return triggered
 
 
+def _deciding(verdict: ScreenerVerdict, confident: float) -> ScreenerVerdict:
+    """An offline verdict with only its confident scores: the rest were suspicions that a later screener judged."""
+    scores = {category: score for category, score in verdict.scores.items() if score >= confident}
+    return verdict.model_copy(update={"scores": scores})
+
+
 def decide(
     verdicts: Sequence[ScreenerVerdict],
     policies: Mapping[Category, CategoryPolicy],
     fail_mode: FailMode,
     latency_ms: float = 0.0,
+    confident: float | None = None,
 ) -> ScreeningOutcome:
+    """One decision from every verdict: the strongest action any category reaches.
+
+    With `confident`, an offline screener's scores under it count only when no online screener gave a
+    verdict (when one failed or none is configured, the offline tier's suspicion stands on its own).
+    """
     blocked: list[Category] = []
     flagged: list[Category] = []
+    judged = confident is not None and any(v.ran and v.screener not in OFFLINE_SCREENERS for v in verdicts)
     for verdict in verdicts:
         if not verdict.ran:
             continue
-        for category, action in actions_for(verdict, policies).items():
+        counted = verdict
+        if judged and confident is not None and verdict.screener in OFFLINE_SCREENERS:
+            counted = _deciding(verdict, confident)
+        for category, action in actions_for(counted, policies).items():
             target = blocked if action is Action.BLOCK else flagged
             if category not in target:
                 target.append(category)
@@ -123,8 +139,14 @@ def decide(
     )
 
 
-def _blocks(verdict: ScreenerVerdict, policies: Mapping[Category, CategoryPolicy]) -> bool:
-    return verdict.ran and Action.BLOCK in actions_for(verdict, policies).values()
+def _blocks(
+    verdict: ScreenerVerdict, policies: Mapping[Category, CategoryPolicy], confident: float | None = None
+) -> bool:
+    if not verdict.ran:
+        return False
+    if confident is not None:
+        verdict = _deciding(verdict, confident)
+    return Action.BLOCK in actions_for(verdict, policies).values()
 
 
 def screen_prompt(
@@ -135,11 +157,14 @@ def screen_prompt(
     *,
     skip_rest_on_block: bool = True,
     executor: Executor | None = None,
+    confident: float | None = None,
 ) -> ScreeningOutcome:
     """Screen text: offline screeners first, in order, then the others concurrently on `executor`.
 
-    When an offline screener already blocks and `skip_rest_on_block` is set, the others are recorded as
-    skipped rather than called: the decision cannot change and the calls would cost money. Without an
+    When an offline screener already blocks with a score of at least `confident` (any score, without it) and
+    `skip_rest_on_block` is set, the others are recorded as skipped rather than called: the decision cannot
+    change and the calls would cost money. A less confident offline block is left to the others to judge
+    (see `decide`). Without an
     executor the others run one after another (same verdicts, summed latency). Verdicts keep the configured
     order whatever order they finish in.
     """
@@ -153,7 +178,7 @@ def screen_prompt(
             verdicts[index] = ScreenerVerdict(screener=screener.name, skipped_reason=SKIPPED_AFTER_BLOCK)
             continue
         verdicts[index] = run_screener(screener, text)
-        blocked = blocked or _blocks(verdicts[index], policies)
+        blocked = blocked or _blocks(verdicts[index], policies, confident)
 
     online = [index for index in range(len(screeners)) if index not in verdicts]
     if blocked and skip_rest_on_block:
@@ -169,4 +194,4 @@ def screen_prompt(
         for index, future in pending.items():
             verdicts[index] = future.result()
     ordered = [verdicts[index] for index in range(len(screeners))]
-    return decide(ordered, policies, fail_mode, latency_ms=_elapsed_ms(started))
+    return decide(ordered, policies, fail_mode, latency_ms=_elapsed_ms(started), confident=confident)
