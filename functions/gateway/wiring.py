@@ -12,7 +12,7 @@ from warden.adapters.review_queue import SqsReviewQueue
 from warden.adapters.secrets import secret_string
 from warden.adapters.user_store import DynamoUserStore
 from warden.config import Provider, ScreenerName
-from warden.domain.fast_tier import FastTierScreener
+from warden.domain.fast_tier import FastTierScreener, load_model
 from warden.domain.gateway import GatewayDeps
 from warden.domain.moderator import ClaudeModerator
 from warden.domain.ports import ClaudeClient, Screener
@@ -91,6 +91,7 @@ def gateway_deps() -> GatewayDeps:
         users=user_store(),
         screeners=_screeners(settings, claude),
         output_screeners=_screeners(settings, claude, source="OUTPUT"),
+        fast_tier_confident=load_model().confident,
         claude=claude,
         audit=S3AuditStore(settings.audit_bucket, settings.audit_fallback_queue_url),
         review=SqsReviewQueue(settings.review_queue_url),

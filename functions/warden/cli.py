@@ -69,13 +69,19 @@ def _tiers(value: str) -> list[str]:
     return [tier.strip() for tier in value.split(",") if tier.strip()]
 
 
+def _confident(screening: ScreeningConfig) -> float:
+    from warden.domain.fast_tier import load_model
+
+    return screening.fast_tier_confident or load_model().confident
+
+
 def _screen_one(
     text: str, screeners: Sequence[Screener], policies: dict[Category, CategoryPolicy], screening: ScreeningConfig
 ) -> tuple[str, list[Category], float]:
     from warden.config import FailMode
 
     started = time.perf_counter()
-    outcome = screen_prompt(text, screeners, policies, FailMode.CLOSED, confident=screening.fast_tier_confident)
+    outcome = screen_prompt(text, screeners, policies, FailMode.CLOSED, confident=_confident(screening))
     latency = round((time.perf_counter() - started) * 1000, 3)
     # A tier that could not run leaves the prompt unchecked: report it as blocked, as a fail-closed gateway would.
     decision = _DECISIONS.get(outcome.decision, Action.BLOCK.value)

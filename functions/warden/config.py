@@ -89,7 +89,8 @@ class ScreeningConfig(_Strict):
     skip_moderator_on_fast_block: bool = True
     # Fast-tier scores under this are a suspicion, not a verdict: when a screener behind it (the moderator,
     # Guardrails) gives a verdict, that verdict decides; the fast tier's own score decides only when none can.
-    fast_tier_confident: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
+    # None: the level the fast-tier build calibrated (at least 0.9).
+    fast_tier_confident: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     moderator_timeout_seconds: Annotated[float, Field(gt=0, le=20)] = 8.0
     # The default profile's modes: record verdicts without acting on them; screen Claude's answers too.
     shadow: bool = False

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
+import math
 import random
 import sys
 from collections import Counter
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from warden.domain.fast_tier import (
     FEATURE_VERSION,
+    MIN_CONFIDENT,
     MODEL_RESOURCE,
     FastTierModel,
     features,
@@ -36,7 +39,9 @@ DEFAULT_OUTPUT = Path(__file__).parents[1] / "warden" / "data" / MODEL_RESOURCE
 TRAINING_SOURCES = ("advbench", "harmbench_val", "jbb_behaviors", "jbb_artifacts")
 SEED = 20260101
 TEMPLATED_BENIGN = 3000
-WRAP_EVERY = 3
+# Files of `examples/` that are not labelled prompts, and the benign files of sensitive-topic look-alikes.
+NOT_EXAMPLES = frozenset({"jailbreak_wrappers"})
+LOOKALIKE_FILES = frozenset({"benign_lookalikes", "benign_sensitive"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,10 @@ class Example:
     violating: bool
     category: Category | None
     group: str  # what a held-out fold leaves out
+    # A benign text on a sensitive topic (a look-alike of a violation): calibrated against separately.
+    lookalike: bool = False
+    # Generated from slots rather than written: trained on, but not representative enough to calibrate with.
+    templated: bool = False
 
     @property
     def jailbreak(self) -> bool:
@@ -56,22 +65,35 @@ class Hyper:
     epochs: int = 25
     rate: float = 0.5
     l2: float = 1e-4
+    # Shrinks every weight after each epoch (the SGD step's l2 touches only the features present).
+    decay: float = 0.0
     min_count: int = 3
     # Real traffic is overwhelmingly benign: a false positive costs more than a miss the moderator can still catch.
     benign_weight: float = 3.0
+    # Calibration: each head's bias is moved so that, out of fold, at most this share of the project's ordinary
+    # prompts and of its benign look-alikes reach the 0.5 threshold: the false-positive targets Warden is held
+    # to (0.5% of ordinary traffic, 10% of topic-matched benign requests), set before any measurement.
+    folds: int = 4
+    ordinary_fp_target: float = 0.005
+    lookalike_fp_target: float = 0.10
+    # The fast tier blocks alone (skipping the moderator) only from the score that at most this share of
+    # ordinary prompts reach out of fold, and never below 0.9: such a block costs the user a strike.
+    confident_fp_target: float = 0.001
 
 
 def _read_jsonl(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _example(row: dict[str, object], group: str) -> Example:
+def _example(row: dict[str, object], group: str, lookalike: bool = False) -> Example:
     category = row.get("category")
+    violating = row["label"] == "violating"
     return Example(
         text=str(row["text"]),
-        violating=row["label"] == "violating",
+        violating=violating,
         category=Category(str(category)) if category else None,
         group=group,
+        lookalike=lookalike and not violating,
     )
 
 
@@ -84,24 +106,22 @@ def _artifact_group(row_id: str) -> str:
 def project_examples(examples_dir: Path = EXAMPLES) -> list[Example]:
     """The project's own examples, with jailbreak wrappers applied to a fixed subset of its harmful requests."""
     rows: list[Example] = []
-    for name in (
-        "harmful",
-        "injections",
-        "benign_lookalikes",
-        "benign_ordinary",
-        "benign_conversational",
-        "benign_tasks",
-    ):
-        rows.extend(_example(row, "project") for row in _read_jsonl(examples_dir / f"{name}.jsonl"))
+    for path in sorted(examples_dir.glob("*.jsonl")):
+        if path.stem in NOT_EXAMPLES:
+            continue
+        lookalike = path.stem in LOOKALIKE_FILES
+        rows.extend(_example(row, "project", lookalike) for row in _read_jsonl(path))
     harmful = [row for row in rows if row.violating and row.category is not Category.PLATFORM_ABUSE]
-    for index, wrapper in enumerate(_read_jsonl(examples_dir / "jailbreak_wrappers.jsonl")):
-        for request in harmful[index % WRAP_EVERY :: WRAP_EVERY]:
+    wrappers = _read_jsonl(examples_dir / "jailbreak_wrappers.jsonl")
+    # Every harmful request is wrapped once, the wrappers taking turns.
+    for index, wrapper in enumerate(wrappers):
+        for request in harmful[index :: len(wrappers)]:
             text = str(wrapper["text"]).replace("{request}", request.text)
             rows.append(Example(text, violating=True, category=Category.PLATFORM_ABUSE, group="project"))
     slots = json.loads((examples_dir / "benign_slots.json").read_text(encoding="utf-8"))
     combos = [f"{v} {f} {t}" for v in slots["verbs"] for f in slots["forms"] for t in slots["topics"]]
     for text in random.Random(SEED).sample(combos, min(TEMPLATED_BENIGN, len(combos))):
-        rows.append(Example(text, violating=False, category=None, group="project"))
+        rows.append(Example(text, violating=False, category=None, group="project", templated=True))
     return rows
 
 
@@ -110,7 +130,8 @@ def dev_examples(eval_dir: Path) -> list[Example]:
     for source in TRAINING_SOURCES:
         for row in _read_jsonl(eval_dir / f"{source}.jsonl"):
             group = _artifact_group(str(row["id"])) if source == "jbb_artifacts" else source
-            rows.append(_example(row, group))
+            # The benign half of jbb_behaviors is topic-matched to the harmful half: look-alikes.
+            rows.append(_example(row, group, lookalike=source == "jbb_behaviors"))
     return rows
 
 
@@ -138,6 +159,10 @@ def _train_head(
             bias -= rate * gradient
             for feature in found:
                 weights[feature] -= rate * (gradient + hyper.l2 * weights[feature])
+        if hyper.decay:
+            keep = 1.0 - hyper.decay
+            for feature in weights:
+                weights[feature] *= keep
     kept = {feature: round(weight, 4) for feature, weight in weights.items() if abs(weight) >= 0.005}
     return round(bias, 4), dict(sorted(kept.items()))
 
@@ -164,6 +189,58 @@ def train(examples: Iterable[Example], hyper: Hyper = Hyper()) -> dict[str, obje
     }
 
 
+def _fold(text: str, folds: int) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") % folds
+
+
+def _threshold_logit(logits: Sequence[float], share: float) -> float:
+    """The smallest logit that at most `share` of `logits` reach (+inf when there are none)."""
+    if not logits:
+        return float("-inf")
+    ordered = sorted(logits, reverse=True)
+    allowed = int(share * len(ordered))
+    # Just above the first logit that must stay under the threshold.
+    return ordered[allowed] + 1e-6 if allowed < len(ordered) else float("-inf")
+
+
+def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> dict[str, float]:
+    """Per head, the bias shift that brings the out-of-fold false-positive rates down to the targets, and the
+    score from which the fast tier is confident enough to act alone (`confident`).
+
+    Each fold trains on the others and scores the texts it left out, so the shift reflects texts the model has
+    not seen. A shift only ever lowers a head (it never trades false positives for recall).
+    """
+    benign: dict[str, dict[bool, list[float]]] = {"harm": {False: [], True: []}, "jailbreak": {False: [], True: []}}
+    for fold in range(hyper.folds):
+        model = FastTierModel.from_dict(train([e for e in examples if _fold(e.text, hyper.folds) != fold], hyper))
+        for example in examples:
+            if example.violating or example.templated or _fold(example.text, hyper.folds) != fold:
+                continue
+            found = features(normalise(example.text))
+            benign["harm"][example.lookalike].append(model.harm.logit(found))
+            benign["jailbreak"][example.lookalike].append(model.jailbreak.logit(found))
+    shifts: dict[str, float] = {}
+    confident = MIN_CONFIDENT
+    for head, logits in benign.items():
+        threshold = max(
+            _threshold_logit(logits[False], hyper.ordinary_fp_target),
+            _threshold_logit(logits[True], hyper.lookalike_fp_target),
+        )
+        shifts[head] = round(min(0.0, -threshold), 4)
+        confident_logit = _threshold_logit(logits[False], hyper.confident_fp_target) + shifts[head]
+        confident = max(confident, sigmoid(confident_logit))
+    shifts["confident"] = min(math.ceil(confident * 1000) / 1000, 0.999)
+    return shifts
+
+
+def calibrated(model: dict[str, object], shifts: dict[str, float]) -> dict[str, object]:
+    heads = model["heads"]
+    assert isinstance(heads, dict)
+    for head in ("harm", "jailbreak"):
+        heads[head]["bias"] = round(heads[head]["bias"] + shifts[head], 4)
+    return {**model, "calibration": shifts, "confident": shifts["confident"]}
+
+
 def serialise(model: dict[str, object]) -> bytes:
     """Deterministic bytes: sorted keys and a zero gzip timestamp."""
     text = json.dumps(model, sort_keys=True, separators=(",", ":"))
@@ -180,7 +257,8 @@ def holdout_report(examples: Sequence[Example], hyper: Hyper = Hyper()) -> list[
     report: list[dict[str, object]] = []
     for group in groups:
         held = [e for e in examples if e.group == group]
-        model = FastTierModel.from_dict(train([e for e in examples if e.group != group], hyper))
+        kept = [e for e in examples if e.group != group]
+        model = FastTierModel.from_dict(calibrated(train(kept, hyper), calibration_shifts(kept, hyper)))
         violating = [e for e in held if e.violating]
         allowed = [e for e in held if not e.violating]
         report.append(
@@ -210,10 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         for line in holdout_report(examples):
             sys.stdout.write(json.dumps(line) + "\n")
         return 0
-    payload = serialise(train(examples))
+    shifts = calibration_shifts(examples)
+    payload = serialise(calibrated(train(examples), shifts))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(payload)
-    sys.stdout.write(f"wrote {args.out} ({len(payload):,} bytes) from {len(examples)} examples\n")
+    sys.stdout.write(
+        f"wrote {args.out} ({len(payload):,} bytes) from {len(examples)} examples; calibration shifts {shifts}\n"
+    )
     return 0
 
 

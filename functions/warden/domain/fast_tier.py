@@ -1,9 +1,11 @@
 """The offline fast tier: a small learned linear model, pure Python, no network, well under a millisecond.
 
 The text is normalised (lower case, common letter swaps undone), split into words, and turned into a set
-of word and word-pair features plus a few shape features (runs of symbols, as in adversarial suffixes).
-Three heads of logistic weights score it, built by `make fast-tier` (see `warden_build.fast_tier`) and
-shipped as `warden/data/fast_tier_model.json.gz`:
+of word and word-pair features, a few shape features (runs of symbols, as in adversarial suffixes) and one
+policy feature: whether the text names something the usage policy is about (`@harm`, from Warden's own list
+of policy terms below). Three heads of logistic weights score it, built by `make fast-tier` (see
+`warden_build.fast_tier`, which also calibrates the heads' biases out of fold) and shipped as
+`warden/data/fast_tier_model.json.gz`:
 
 - `harm`: is this a direct request for prohibited help? Its score goes to the most likely category.
 - `jailbreak`: is this a wrapper that tries to switch safeguards off (prompt injection, role-play
@@ -27,12 +29,42 @@ from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
 
 MODEL_RESOURCE = "fast_tier_model.json.gz"
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 _SUBSTITUTIONS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _WHITESPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"[a-z']+")
 _SYMBOL = re.compile(r"[{}\[\]()<>|\\^~`=*+#_]")
+# A child's age ("12 year old", "14-year-old", "13yo") after normalisation has turned digits into letters
+# (1→i, 3→e, 5→s, 7→t, 0→o; "4" alone becomes "a", too common to count).
+_MINOR_AGE = re.compile(r"\b(?:i[oi2eas6t]?|[2es6t89])[ -]?(?:years?[ -]?old|yrs?[ -]?old|yo)\b")
+_MINOR_WORDS = frozenset(
+    [
+        "child",
+        "children",
+        "childs",
+        "kid",
+        "kids",
+        "minor",
+        "minors",
+        "underage",
+        "preteen",
+        "preteens",
+        "teen",
+        "teens",
+        "teenager",
+        "teenagers",
+        "toddler",
+        "toddlers",
+        "schoolgirl",
+        "schoolgirls",
+        "schoolboy",
+        "schoolboys",
+        "loli",
+        "lolita",
+        "shota",
+    ]
+)
 _STOPWORD_TEXT = (
     "a an the and or but if of to in on at by for with from into onto about as is are was were be been being am "
     "do does did done have has had i me my mine we us our you your yours he him his she her it its they them their "
@@ -41,10 +73,10 @@ _STOPWORD_TEXT = (
     "up down out over under again further once more most s t"
 )
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-# The learned heads generalise from few examples, and common request phrasing ("write a...", "create a...")
-# pulls them up on ordinary prompts. So a head's score counts in full only when the text also names
-# something the policy is about; otherwise it is capped below every action threshold (and still recorded).
-# The anchors are Warden's own reading of the usage policy, not taken from any evaluation set.
+# Common request phrasing ("write a...", "create a...") is shared by harmful and ordinary prompts; whether the
+# text also names something the policy is about is what tells them apart most often. The model learns how much
+# that counts (the `@harm` feature). These terms are Warden's own reading of the usage policy, not taken from
+# any evaluation set.
 _HARM_ANCHOR_STEMS = (
     # weapons, explosives, CBRN, drugs, trafficking
     "bomb", "explosi", "detonat", "grenade", "firearm", "gun", "rifle", "pistol", "ammunition", "weapon", "silencer",
@@ -78,26 +110,6 @@ _HARM_ANCHOR_STEMS = (
     "without consent", "without permission", "black market", "dark web", "darknet", "infrastructure", "power grid",
     "water supply", "scada", "sabotag",
 )  # fmt: skip
-_JAILBREAK_ANCHOR_STEMS = (
-    "ignore", "disregard", "pretend", "roleplay", "role-play", "role play", "act as", "you are now", "jailbreak",
-    "dan ", "developer mode", "no restrictions", "unfiltered", "uncensored", "hypothetical", "fiction", "character",
-    "story", "imagine", "scenario", "opposite", "evil", "unethical", "immoral", "rules", "guidelines", "filter",
-    "policy", "instructions", "system prompt", "sure, here", "sure here", "begin your", "start your", "respond with",
-    "for educational", "research purposes",
-)  # fmt: skip
-# Terms with hardly any innocent use in a request: with one of these, the learned score stands as it is.
-_STRONG_ANCHOR_STEMS = (
-    "bomb", "explosi", "detonat", "grenade", "nerve agent", "sarin", "ricin", "anthrax", "bioweapon", "meth",
-    "cocaine", "heroin", "fentanyl", "mdma", "malware", "ransomware", "keylog", "spyware", "stalkerware", "phish",
-    "ddos", "botnet", "rootkit", "launder", "counterfeit", "ponzi", "suicid", "self-harm", "self harm", "porn",
-    "molest", "pedo", "rape", "genocid", "terroris", "massacre", "assassinat", "murder", "kill", "tortur", "dox",
-    "hack", "steal", "traffick", "smuggl", "extremis", "nazi", "supremac", "racis", "defam", "disinformation",
-    "misinformation", "hoax", "undetect", "untraceable", "without getting caught", "illegal", "poison", "weapon",
-    "firearm", "scada", "sabotag", "rigg", "jailbreak", "ignore all", "ignore previous", "ignore the above",
-    "developer mode", "no restrictions", "do anything now", "secretly", "covertly", "without her know",
-    "without his know", "without their know", "without them know", "disable the power", "shut down the power",
-    "take down the power", "black out",
-)  # fmt: skip
 
 
 _Trie = dict[str, "_Trie"]
@@ -125,21 +137,13 @@ def _trie_pattern(stems: tuple[str, ...]) -> str:
 
 
 @cache
-def _anchors() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """The strong, harm and jailbreak anchor patterns, compiled on first use rather than at import."""
-    return (
-        re.compile(_trie_pattern(_STRONG_ANCHOR_STEMS)),
-        re.compile(_trie_pattern(_HARM_ANCHOR_STEMS)),
-        re.compile(_trie_pattern(_JAILBREAK_ANCHOR_STEMS)),
-    )
+def _harm_anchor() -> re.Pattern[str]:
+    """The policy-term pattern, compiled on first use rather than at import."""
+    return re.compile(_trie_pattern(_HARM_ANCHOR_STEMS))
 
 
-_UNANCHORED_CAP = 0.3
-# The fast tier acts alone only when confident: its blocks skip the moderator and add strikes, so a false
-# positive costs an ordinary user far more than a miss, which the moderator behind it can still catch.
-# Without an unambiguous term (below), raw head scores under CONFIDENT are halved (kept in the record,
-# under every action threshold). Fixed a priori, not tuned on any evaluation set.
-CONFIDENT = 0.9
+# The lowest score from which the fast tier acts alone; the build may calibrate a higher one (`confident`).
+MIN_CONFIDENT = 0.9
 
 # Below this harm score the category weights are not read: the verdict would be under any threshold anyway.
 _CATEGORY_FLOOR = 0.05
@@ -152,7 +156,7 @@ def normalise(text: str) -> str:
 
 
 def features(prepared: str) -> set[str]:
-    """The feature set of normalised text: words, adjacent word pairs, and symbol-run shape markers."""
+    """The feature set of normalised text: words, adjacent word pairs, shape markers and the policy-term marker."""
     tokens = _TOKEN.findall(prepared)
     # Function words alone say nothing about harm; pairs that hold a content word do ("how to" does not).
     found = {token for token in tokens if token not in STOPWORDS}
@@ -166,6 +170,10 @@ def features(prepared: str) -> set[str]:
         found.add("#symbols10")
     if len(tokens) >= 60:
         found.add("#long")
+    if _harm_anchor().search(prepared):
+        found.add("@harm")
+    if _MINOR_AGE.search(prepared) or not _MINOR_WORDS.isdisjoint(tokens):
+        found.add("#minor")
     return found
 
 
@@ -197,6 +205,8 @@ class FastTierModel:
     harm: LinearHead
     jailbreak: LinearHead
     categories: dict[Category, LinearHead]
+    # The score from which a verdict is confident enough to act without the moderator (calibrated in the build).
+    confident: float = MIN_CONFIDENT
 
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> FastTierModel:
@@ -218,31 +228,15 @@ class FastTierModel:
             harm=head(heads["harm"]),
             jailbreak=head(heads["jailbreak"]),
             categories={Category(name): head(value) for name, value in heads["categories"].items()},
+            confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
     def scores(self, prepared: str) -> dict[Category, float]:
-        """Per-category scores, calibrated so that only confident findings reach an action threshold.
-
-        With an unambiguous term in the text the learned scores stand; otherwise only confident ones do.
-        """
-        raw = self.raw_scores(prepared)
-        # Calibration changes only scores under CONFIDENT; without any, the text need not be searched.
-        undecided = any(score < CONFIDENT for score in raw.values())
-        if not undecided or _anchors()[0].search(prepared):
-            return raw
-        return {category: _calibrated(score) for category, score in raw.items()}
-
-    def raw_scores(self, prepared: str) -> dict[Category, float]:
         """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
         found = features(prepared)
         scores: dict[Category, float] = {}
-        _, harm_anchor, jailbreak_anchor = _anchors()
-        # The anchors are searched only where the cap would change a score (most text scores low anyway).
         harm = sigmoid(self.harm.logit(found))
         jailbreak = sigmoid(self.jailbreak.logit(found))
-        harm_anchored = (harm > _UNANCHORED_CAP or jailbreak > _UNANCHORED_CAP) and bool(harm_anchor.search(prepared))
-        if not harm_anchored:
-            harm = min(harm, _UNANCHORED_CAP)
         if harm >= _CATEGORY_FLOOR:
             likelihood = {category: head.logit(found) for category, head in self.categories.items()}
             top = max(likelihood.values())
@@ -251,17 +245,12 @@ class FastTierModel:
                 score = harm * math.exp(logit - top)
                 if score >= _SCORE_FLOOR:
                     scores[category] = round(score, 4)
-        if jailbreak > _UNANCHORED_CAP and not (
-            harm_anchored or "#symbols3" in found or jailbreak_anchor.search(prepared)
-        ):
-            jailbreak = _UNANCHORED_CAP
+        # The policy: any sexualisation of a minor is child safety, whatever the category head preferred.
+        if "#minor" in found and scores.get(Category.SEXUAL_CONTENT, 0.0) > scores.get(Category.CHILD_SAFETY, 0.0):
+            scores[Category.CHILD_SAFETY] = scores[Category.SEXUAL_CONTENT]
         if jailbreak >= _SCORE_FLOOR:
             scores[Category.PLATFORM_ABUSE] = max(scores.get(Category.PLATFORM_ABUSE, 0.0), round(jailbreak, 4))
         return scores
-
-
-def _calibrated(score: float) -> float:
-    return score if score >= CONFIDENT else round(score / 2, 4)
 
 
 @cache

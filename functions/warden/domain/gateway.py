@@ -69,6 +69,8 @@ class GatewayDeps:
     executor: Executor | None = None
     # The screeners of Claude's answers (output screening), when they differ from the prompt screeners.
     output_screeners: Sequence[Screener] | None = None
+    # The fast tier's calibrated confident score, unless the configuration sets one.
+    fast_tier_confident: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def _screen(
         tenant.fail_mode or deps.config.fail_mode,
         skip_rest_on_block=deps.config.screening.skip_moderator_on_fast_block,
         executor=deps.executor,
-        confident=deps.config.screening.fast_tier_confident,
+        confident=deps.config.screening.fast_tier_confident or deps.fast_tier_confident,
     )
     return outcome.model_copy(update={"profile": policy.profile, "shadow": policy.shadow})
 
