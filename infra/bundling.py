@@ -27,6 +27,7 @@ from typing import Any
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+from warden.domain.moderator import RUNTIME_EXAMPLE_FILES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -45,6 +46,7 @@ ENV_BUNDLING_PYTHON = "WARDEN_BUNDLING_PYTHON"
 
 # pip's own rule: a comment starts at a "#" that begins the line or follows whitespace.
 _COMMENT = re.compile(r"(^|\s+)#.*$")
+_EXAMPLES_DIR = ("warden", "data", "examples")
 _IGNORED_SOURCE_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 _IGNORED_SOURCE_SUFFIXES = (".pyc", ".pyo")
 # Console-script wrappers pip writes for dependencies: their shebang points at the build machine's interpreter
@@ -236,7 +238,11 @@ def _link_or_copy(source: str, destination: str) -> None:
 
 
 def _ignore_build_litter(directory: str, names: list[str]) -> set[str]:
-    return {name for name in names if name in _IGNORED_SOURCE_PARTS or name.endswith(_IGNORED_SOURCE_SUFFIXES)}
+    ignored = {name for name in names if name in _IGNORED_SOURCE_PARTS or name.endswith(_IGNORED_SOURCE_SUFFIXES)}
+    if Path(directory).parts[-3:] == _EXAMPLES_DIR:
+        # The fast tier's training inputs: only the moderator's worked examples are read at run time.
+        ignored |= {name for name in names if name not in RUNTIME_EXAMPLE_FILES}
+    return ignored
 
 
 def bundle_function(source: FunctionSource, output_dir: Path) -> None:

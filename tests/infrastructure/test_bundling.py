@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from warden.domain.moderator import RUNTIME_EXAMPLE_FILES
 
 from infra.bundling import SHARED_PACKAGE, FunctionSource, asset_hash, dependencies_key
 from tests.infrastructure.synth import SynthesizedStack
@@ -38,6 +39,16 @@ def test_asset_holds_the_handler_the_shared_package_and_the_dependencies(
     assert not (asset / "bin").exists()
     other_functions = {other for other in FUNCTIONS if other != name}
     assert not {path.name for path in asset.iterdir()} & other_functions
+
+
+def test_the_gateway_ships_the_fast_tier_model_and_only_the_moderators_examples(
+    synthesized: SynthesizedStack,
+) -> None:
+    # The fast tier's training inputs stay out of the bundle; the model and the worked examples go in.
+    data = _asset(synthesized, "gateway") / SHARED_PACKAGE / "data"
+
+    assert (data / "fast_tier_model.json.gz").is_file()
+    assert {path.name for path in (data / "examples").iterdir()} == set(RUNTIME_EXAMPLE_FILES)
 
 
 def test_only_the_gateway_bundles_the_anthropic_sdk(synthesized: SynthesizedStack) -> None:

@@ -68,6 +68,8 @@ _EXAMPLE_FILES = (
     ("benign_lookalikes.jsonl", None, 80),
     ("benign_ordinary.jsonl", None, 50),
 )
+# The only example files a function needs at run time; the rest are training inputs, left out of bundles.
+RUNTIME_EXAMPLE_FILES = frozenset(name for name, _, _ in _EXAMPLE_FILES)
 
 
 def _worked_examples() -> list[tuple[str, list[str]]]:
