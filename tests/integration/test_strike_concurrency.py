@@ -96,6 +96,7 @@ def test_concurrent_blocked_requests_count_one_strike_each_and_suspend(
     assert len(strikes) == len(blocked_ids)
     assert {strike["request_id"]["S"] for strike in strikes} == blocked_ids
     assert _state(aws, user_hash)["status"]["S"] == "suspended"
+    _report("ladder", replies, len(strikes), "suspended")
 
 
 def _serve_concurrently(event: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -104,6 +105,17 @@ def _serve_concurrently(event: dict[str, Any]) -> list[tuple[int, dict[str, Any]
     ready = context.Barrier(CONTAINERS)
     with ProcessPoolExecutor(CONTAINERS, mp_context=context, initializer=_start_container, initargs=(ready,)) as pool:
         return list(pool.map(_serve, [event] * REQUESTS))
+
+
+def _report(name: str, replies: list[tuple[int, dict[str, Any]]], strikes: int, status: str) -> None:
+    """The figures of a run, for `pytest -s` (the issue notes quote them)."""
+    decisions = [body["warden"]["decision"] for _, body in replies]
+    print(
+        f"concurrency[{name}]: {len(replies)} requests from {CONTAINERS} containers: "
+        f"{decisions.count('blocked')} blocked by screening, {strikes} strikes stored, "
+        f"{decisions.count('suspended')} refused as suspended, {decisions.count('rate_limited')} rate-limited; "
+        f"final status {status}"
+    )
 
 
 def _blocked_request_ids(replies: list[tuple[int, dict[str, Any]]]) -> set[str]:
@@ -136,6 +148,7 @@ def test_concurrent_blocked_requests_throttle_and_the_rate_limit_holds(
     assert len(blocked) >= 3
     state = _state(aws, user_hash)
     assert state["status"]["S"] == "throttled"
+    _report("throttle", replies, len(strikes), "throttled")
     # The requests that saw the throttle took at most the bucket's two tokens (each admission bumps bucket_seq)
     assert int(state.get("bucket_seq", {"N": "0"})["N"]) <= ladder.throttle.requests
 
@@ -161,6 +174,7 @@ def test_concurrent_child_safety_requests_suspend_at_once_with_one_strike_each(
     assert {strike["request_id"]["S"] for strike in strikes} == blocked
     assert all([value["S"] for value in strike["categories"]["L"]] == ["child_safety"] for strike in strikes)
     assert _state(aws, user_hash)["status"]["S"] == "suspended"
+    _report("child_safety", replies, len(strikes), "suspended")
 
 
 @pytest.fixture
