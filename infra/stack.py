@@ -33,7 +33,9 @@ class WardenStack(Stack):
             fallback_visibility_timeout=queue_visibility_timeout(AUDIT_DRAIN),
         )
         self.user_state = UserState(self, "UserState")
-        self.review = ReviewPipeline(self, "ReviewPipeline", visibility_timeout=queue_visibility_timeout(REVIEW))
+        self.review = ReviewPipeline(
+            self, "ReviewPipeline", visibility_timeout=queue_visibility_timeout(REVIEW), config=config.review
+        )
         self.secrets = Secrets(self, "Secrets")
         self.identity = EndUserIdentity(self, "EndUserIdentity", config=config.identity)
         self.functions = WardenFunctions(
@@ -74,6 +76,10 @@ class WardenStack(Stack):
             constants.OUTPUT_USERS_TABLE: (self.user_state.users_table.table_name, "End-user standing and strikes"),
             constants.OUTPUT_CASES_TABLE: (self.review.cases_table.table_name, "Review cases table"),
             constants.OUTPUT_REVIEW_QUEUE_URL: (self.review.queue.queue_url, "Review queue"),
+            constants.OUTPUT_REVIEW_PRIORITY_TOPIC_ARN: (
+                self.review.priority_topic.topic_arn,
+                "New child-safety review cases are published here (subscribe reviewers; review.notify_emails)",
+            ),
             constants.OUTPUT_AUDIT_FALLBACK_QUEUE_URL: (self.audit.fallback_queue.queue_url, "Audit fallback queue"),
             constants.OUTPUT_USAGE_PLAN_ID: (
                 self.api.usage_plan.usage_plan_id,

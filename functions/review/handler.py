@@ -17,8 +17,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from warden.adapters.case_notifier import SnsCaseNotifier
 from warden.adapters.case_store import DynamoCaseStore
-from warden.domain.review import open_case
+from warden.domain.review import open_review_case
 from warden.models import ReviewItem
 from warden.settings import review_settings
 
@@ -37,15 +38,36 @@ def cases() -> DynamoCaseStore:
     return DynamoCaseStore(review_settings().cases_table)
 
 
+@cache
+def notifier() -> SnsCaseNotifier:
+    return SnsCaseNotifier(review_settings().priority_topic_arn)
+
+
 @idempotent_function(data_keyword_argument="item", config=idempotency_config, persistence_store=persistence)
 def create_case(item: dict[str, Any]) -> dict[str, Any]:
-    review_item = ReviewItem.model_validate(item)
-    case = open_case(review_item, queued_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"))
-    created = cases().create(case)
-    if created:
+    opened = open_review_case(
+        ReviewItem.model_validate(item),
+        now=datetime.now(UTC),
+        sla=review_settings().config.review,
+        store=cases(),
+        notifier=notifier(),
+    )
+    case = opened.case
+    if opened.created:
         metrics.add_metric(name="ReviewCasesCreated", unit=MetricUnit.Count, value=1)
-    logger.info("review case", extra={"case_id": case.case_id, "case_created": created, "priority": case.priority})
-    return {"case_id": case.case_id, "created": created}
+    if opened.notified:
+        metrics.add_metric(name="PriorityCaseNotices", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "review case",
+        extra={
+            "case_id": case.case_id,
+            "case_created": opened.created,
+            "priority": case.priority,
+            "sla_due_at": case.sla_due_at,
+            "priority_notice": opened.notified,
+        },
+    )
+    return {"case_id": case.case_id, "created": opened.created}
 
 
 @tracer.capture_method

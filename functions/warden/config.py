@@ -7,7 +7,7 @@ settings parse with the same model (invalid configuration fails cold start, neve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated, Self
 from urllib.parse import urlsplit
@@ -397,6 +397,63 @@ class IdentityRuntime(_Strict):
     jwks_refresh_cooldown_seconds: int = 30
 
 
+# The key of `review.sla_hours` that applies to cases with no category of their own there.
+SLA_DEFAULT_KEY = "default"
+SlaHours = Annotated[float, Field(gt=0, le=720)]
+# A plain address check (no display names, no whitespace); SNS confirms the address by mail on deploy.
+EmailAddress = Annotated[str, Field(max_length=254, pattern=r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
+
+
+def _default_sla_hours() -> dict[str, float]:
+    return {Category.CHILD_SAFETY.value: 1.0, SLA_DEFAULT_KEY: 24.0}
+
+
+class ReviewSlaConfig(_Strict):
+    """How long a new review case may wait for a decision: hours per category, `default` for the rest."""
+
+    sla_hours: dict[str, SlaHours] = Field(default_factory=_default_sla_hours)
+
+    @field_validator("sla_hours", mode="before")
+    @classmethod
+    def _over_the_defaults(cls, value: object) -> object:
+        # Naming some categories changes those; child_safety and default keep their defaults unless named.
+        if isinstance(value, Mapping):
+            return {**_default_sla_hours(), **value}
+        return value
+
+    @field_validator("sla_hours")
+    @classmethod
+    def _known_keys(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(CATEGORY_IDS) - {SLA_DEFAULT_KEY})
+        if unknown:
+            raise ValueError(
+                f"review.sla_hours keys must be category ids or '{SLA_DEFAULT_KEY}', got: {', '.join(unknown)}"
+            )
+        return value
+
+    def hours_for(self, categories: Iterable[Category]) -> float:
+        """The tightest SLA among a case's categories (the default when none has its own)."""
+        default = self.sla_hours[SLA_DEFAULT_KEY]
+        return min((self.sla_hours.get(category.value, default) for category in categories), default=default)
+
+
+class ReviewConfig(ReviewSlaConfig):
+    """Review cases: their SLAs, and who is mailed when a priority (child-safety) case opens."""
+
+    # Deploy-time only: each address gets an SNS email subscription (confirmed by the recipient).
+    notify_emails: Annotated[tuple[EmailAddress, ...], Field(max_length=20)] = ()
+
+    @field_validator("notify_emails")
+    @classmethod
+    def _unique_emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len({email.lower() for email in value}) != len(value):
+            raise ValueError("review.notify_emails must not list an address twice")
+        return value
+
+    def runtime(self) -> ReviewSlaConfig:
+        return ReviewSlaConfig(sla_hours=self.sla_hours)
+
+
 class WardenConfig(_Strict):
     """The whole `warden` context object of `cdk.json`."""
 
@@ -415,6 +472,7 @@ class WardenConfig(_Strict):
     log_level: str = "INFO"
     # End-user identity for tenants with `identity: jwt` (Cognito user pool, external OIDC issuers).
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -446,6 +504,7 @@ class WardenConfig(_Strict):
             limits=self.limits,
             fail_mode=self.fail_mode,
             usage_policy=self.usage_policy,
+            review=self.review.runtime(),
         )
 
 
@@ -459,6 +518,7 @@ class RuntimeConfig(_Strict):
     limits: LimitsConfig
     fail_mode: FailMode
     usage_policy: UsagePolicyConfig = Field(default_factory=UsagePolicyConfig)
+    review: ReviewSlaConfig = Field(default_factory=ReviewSlaConfig)
 
 
 def parse_config(context_value: object) -> WardenConfig:
@@ -495,6 +555,8 @@ __all__ = [
     "InvalidConfigurationError",
     "OidcIssuerConfig",
     "Provider",
+    "ReviewConfig",
+    "ReviewSlaConfig",
     "RuntimeConfig",
     "ScreenerName",
     "ScreeningConfig",

@@ -16,6 +16,7 @@ ENV_USERS_TABLE = "WARDEN_USERS_TABLE"
 ENV_CASES_TABLE = "WARDEN_CASES_TABLE"
 ENV_IDEMPOTENCY_TABLE = "WARDEN_IDEMPOTENCY_TABLE"
 ENV_REVIEW_QUEUE_URL = "WARDEN_REVIEW_QUEUE_URL"
+ENV_REVIEW_PRIORITY_TOPIC_ARN = "WARDEN_REVIEW_PRIORITY_TOPIC_ARN"  # SNS topic told of new child-safety cases
 ENV_USER_HASH_SECRET_ARN = "WARDEN_USER_HASH_SECRET_ARN"
 ENV_ANTHROPIC_SECRET_ARN = "WARDEN_ANTHROPIC_SECRET_ARN"
 ENV_ANTHROPIC_BASE_URL = "WARDEN_ANTHROPIC_BASE_URL"
@@ -100,6 +101,17 @@ CASES_TABLE = TableShape(partition_key="case_id")
 CASES_STATUS_INDEX = "by-status"
 CASES_STATUS_INDEX_PK = "status"
 CASES_STATUS_INDEX_SK = "priority_created"
+# Every case index sorts on the same "<priority:02d>#<created_at>" key: highest priority, then oldest, first.
+CASES_TENANT_INDEX = "by-tenant"
+CASES_TENANT_INDEX_PK = "tenant_id"
+CASES_USER_INDEX = "by-user"
+CASES_USER_INDEX_PK = "user_hash"
+# Case lists: index name -> its partition key (the sort key is CASES_STATUS_INDEX_SK for all of them).
+CASES_INDEXES: dict[str, str] = {
+    CASES_STATUS_INDEX: CASES_STATUS_INDEX_PK,
+    CASES_TENANT_INDEX: CASES_TENANT_INDEX_PK,
+    CASES_USER_INDEX: CASES_USER_INDEX_PK,
+}
 # Powertools idempotency persistence layer (its own fixed key name).
 IDEMPOTENCY_TABLE = TableShape(partition_key="id", ttl_attribute="expiration")
 
@@ -111,6 +123,7 @@ LOCAL_CASES_TABLE = "warden-local-review-cases"
 LOCAL_IDEMPOTENCY_TABLE = "warden-local-idempotency"
 LOCAL_REVIEW_QUEUE = "warden-local-review"
 LOCAL_REVIEW_DLQ = "warden-local-review-dlq"
+LOCAL_REVIEW_PRIORITY_TOPIC = "warden-local-review-priority"
 LOCAL_AUDIT_FALLBACK_QUEUE = "warden-local-audit-fallback"
 LOCAL_AUDIT_FALLBACK_DLQ = "warden-local-audit-fallback-dlq"
 LOCAL_USER_HASH_SECRET = "warden-local/user-hash-key"
@@ -128,6 +141,7 @@ OUTPUT_TENANTS_TABLE = "TenantsTableName"
 OUTPUT_USERS_TABLE = "UsersTableName"
 OUTPUT_CASES_TABLE = "ReviewCasesTableName"
 OUTPUT_REVIEW_QUEUE_URL = "ReviewQueueUrl"
+OUTPUT_REVIEW_PRIORITY_TOPIC_ARN = "ReviewPriorityTopicArn"
 OUTPUT_AUDIT_FALLBACK_QUEUE_URL = "AuditFallbackQueueUrl"
 OUTPUT_USAGE_PLAN_ID = "DefaultUsagePlanId"
 OUTPUT_ANTHROPIC_SECRET_ARN = "AnthropicApiKeySecretArn"

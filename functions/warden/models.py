@@ -341,3 +341,25 @@ class ReviewCase(BaseModel):
     status: CaseStatus = CaseStatus.OPEN
     created_at: str
     queued_at: str
+    # When a reviewer should have decided it: created_at plus the SLA of its tightest category (review.sla_hours).
+    sla_due_at: str
+
+
+class CasePage(BaseModel):
+    """One page of a case listing, in priority order; `cursor` fetches the next page (None: no more)."""
+
+    cases: list[ReviewCase]
+    cursor: str | None = None
+
+
+class PriorityCaseNotice(BaseModel):
+    """What the priority topic is told of a new child-safety case: references only, never content or user ids."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    request_id: str
+    tenant_id: str
+    categories: list[Category]
+    priority: int
+    sla_due_at: str

@@ -41,8 +41,10 @@ class AuthorizerSettings(_Settings):
 
 
 class ReviewSettings(_Settings):
+    config: RuntimeConfig = Field(validation_alias=c.ENV_CONFIG)
     cases_table: str = Field(validation_alias=c.ENV_CASES_TABLE)
     idempotency_table: str = Field(validation_alias=c.ENV_IDEMPOTENCY_TABLE)
+    priority_topic_arn: str = Field(validation_alias=c.ENV_REVIEW_PRIORITY_TOPIC_ARN)
 
 
 class AuditDrainSettings(_Settings):

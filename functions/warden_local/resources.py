@@ -30,6 +30,7 @@ class LocalResources:
     idempotency_table: str
     review_queue_url: str
     review_dlq_url: str
+    review_priority_topic_arn: str
     audit_fallback_queue_url: str
     audit_fallback_dlq_url: str
     user_hash_secret_arn: str
@@ -79,7 +80,7 @@ def _create_table(dynamodb: Any, name: str, shape: c.TableShape, gsi: dict[str, 
         "BillingMode": "PAY_PER_REQUEST",
     }
     if gsi:
-        kwargs["GlobalSecondaryIndexes"] = [gsi["index"]]
+        kwargs["GlobalSecondaryIndexes"] = gsi["indexes"]
         kwargs["AttributeDefinitions"] = attributes + gsi["attributes"]
     dynamodb.create_table(**kwargs)
     if shape.ttl_attribute:
@@ -89,17 +90,22 @@ def _create_table(dynamodb: Any, name: str, shape: c.TableShape, gsi: dict[str, 
 
 
 def _cases_gsi() -> dict[str, Any]:
+    """The status, tenant and user indexes, all sorted by priority then creation time (as in the CDK stack)."""
+    partition_keys = sorted(set(c.CASES_INDEXES.values()))
     return {
-        "index": {
-            "IndexName": c.CASES_STATUS_INDEX,
-            "KeySchema": [
-                {"AttributeName": c.CASES_STATUS_INDEX_PK, "KeyType": "HASH"},
-                {"AttributeName": c.CASES_STATUS_INDEX_SK, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        },
+        "indexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": partition_key, "KeyType": "HASH"},
+                    {"AttributeName": c.CASES_STATUS_INDEX_SK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, partition_key in c.CASES_INDEXES.items()
+        ],
         "attributes": [
-            {"AttributeName": c.CASES_STATUS_INDEX_PK, "AttributeType": "S"},
+            *({"AttributeName": name, "AttributeType": "S"} for name in partition_keys),
             {"AttributeName": c.CASES_STATUS_INDEX_SK, "AttributeType": "S"},
         ],
     }
@@ -107,11 +113,13 @@ def _cases_gsi() -> dict[str, Any]:
 
 def _tenants_gsi() -> dict[str, Any]:
     return {
-        "index": {
-            "IndexName": c.TENANTS_ID_INDEX,
-            "KeySchema": [{"AttributeName": c.TENANTS_ID_INDEX_PK, "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "ALL"},
-        },
+        "indexes": [
+            {
+                "IndexName": c.TENANTS_ID_INDEX,
+                "KeySchema": [{"AttributeName": c.TENANTS_ID_INDEX_PK, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         "attributes": [{"AttributeName": c.TENANTS_ID_INDEX_PK, "AttributeType": "S"}],
     }
 
@@ -154,6 +162,7 @@ def provision(
     sqs = _client("sqs", endpoint_url, region)
     secretsmanager = _client("secretsmanager", endpoint_url, region)
     apigateway = _client("apigateway", endpoint_url, region)
+    sns = _client("sns", endpoint_url, region)
 
     _create_bucket(s3, c.LOCAL_AUDIT_BUCKET)
     _create_table(dynamodb, c.LOCAL_TENANTS_TABLE, c.TENANTS_TABLE, gsi=_tenants_gsi())
@@ -166,6 +175,7 @@ def provision(
     fallback_url, fallback_dlq_url = _create_queue_with_dlq(
         sqs, c.LOCAL_AUDIT_FALLBACK_QUEUE, c.LOCAL_AUDIT_FALLBACK_DLQ, visibility_timeout
     )
+    priority_topic_arn = sns.create_topic(Name=c.LOCAL_REVIEW_PRIORITY_TOPIC)["TopicArn"]
     user_hash_arn = secretsmanager.create_secret(Name=c.LOCAL_USER_HASH_SECRET, SecretString=secrets.token_hex(32))[
         "ARN"
     ]
@@ -190,6 +200,7 @@ def provision(
         idempotency_table=c.LOCAL_IDEMPOTENCY_TABLE,
         review_queue_url=review_url,
         review_dlq_url=review_dlq_url,
+        review_priority_topic_arn=priority_topic_arn,
         audit_fallback_queue_url=fallback_url,
         audit_fallback_dlq_url=fallback_dlq_url,
         user_hash_secret_arn=user_hash_arn,
@@ -231,6 +242,7 @@ def function_environment(
         c.ENV_CASES_TABLE: resources.cases_table,
         c.ENV_IDEMPOTENCY_TABLE: resources.idempotency_table,
         c.ENV_REVIEW_QUEUE_URL: resources.review_queue_url,
+        c.ENV_REVIEW_PRIORITY_TOPIC_ARN: resources.review_priority_topic_arn,
         c.ENV_USER_HASH_SECRET_ARN: resources.user_hash_secret_arn,
         c.ENV_AUTHORIZER_CACHE_SECONDS: str(cache_seconds),
         "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra.constructs._sns import encrypted_topic
 
 ALARM_PERIOD = Duration.minutes(5)
 
@@ -38,10 +38,10 @@ class Monitoring(Construct):
         self._alarm_on_gateway_errors(gateway)
 
     def _build_alarm_topic(self) -> sns.Topic:
-        key = kms.Key(self, "AlarmTopicKey", description="Warden alarm topic", enable_key_rotation=True)
         # CloudWatch publishes alarm notifications into the encrypted topic.
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        return sns.Topic(self, "AlarmTopic", display_name="Warden alarms", master_key=key, enforce_ssl=True)
+        return encrypted_topic(
+            self, "AlarmTopic", display_name="Warden alarms", publishing_services=("cloudwatch.amazonaws.com",)
+        )
 
     def _add(self, alarm: cloudwatch.Alarm) -> None:
         alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 from aws_cdk.cx_api import CloudAssembly
 from constructs import IConstruct
 from warden.config import WardenConfig
@@ -74,3 +74,18 @@ def actions_of(statements: list[dict[str, Any]]) -> set[str]:
         action = statement["Action"]
         actions.update([action] if isinstance(action, str) else action)
     return actions
+
+
+def assert_topic_is_tls_only(template: Template, topic_logical_id: str) -> None:
+    """The topic's policy denies every request not made over TLS (cdk-nag SNS3)."""
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "Topics": [{"Ref": topic_logical_id}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            },
+        },
+    )

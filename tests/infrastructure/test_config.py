@@ -79,6 +79,13 @@ def test_bedrock_with_an_unmapped_model_fails_with_the_model_named(tmp_path: Pat
             r"strike_ladder\.throttle_at \(6\) must be >= warn_at \(1\) and < suspend_at \(5\)",
         ),
         ({"usage_policy": {"version": "not a version"}}, "usage_policy.version"),
+        (
+            {"review": {"notify_emails": ["reviewers at example.com"]}},
+            r"review\.notify_emails\.0\n.*should match pattern",
+        ),
+        ({"review": {"notify_emails": ["a@example.com", "A@example.com"]}}, "must not list an address twice"),
+        ({"review": {"sla_hours": {"child_safety": 0}}}, r"review\.sla_hours\.child_safety\n.*greater than 0"),
+        ({"review": {"sla_hours": {"kids": 1}}}, "review.sla_hours keys must be category ids or 'default', got: kids"),
     ],
 )
 def test_invalid_configuration_fails_before_any_resource_is_built(

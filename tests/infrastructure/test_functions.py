@@ -156,7 +156,7 @@ def test_review_function_has_no_secrets_no_bedrock_no_audit_bucket(synthesized: 
     statements = _statements(synthesized, "review")
     actions = actions_of(statements)
 
-    assert not any(action.startswith(("secretsmanager:", "bedrock:", "s3:", "kms:")) for action in actions)
+    assert not any(action.startswith(("secretsmanager:", "bedrock:", "s3:")) for action in actions)
     for construct in (stack.review.cases_table, stack.review.idempotency_table, stack.review.queue):
         assert _mentions(statements, synthesized.logical_id(construct)), construct.node.path
     assert {"dynamodb:PutItem", "dynamodb:Query", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions

