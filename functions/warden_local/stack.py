@@ -3,6 +3,7 @@ review consumer, all in one process, until interrupted."""
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import json
 import logging
@@ -218,6 +219,9 @@ class LocalStack:
         return "\n".join(lines)
 
 
+STOP_DEADLINE_SECONDS = 40
+
+
 def run(out: TextIO = sys.stdout) -> int:
     stack = LocalStack(LocalSettings.from_environment(), load_config(find_cdk_json()))
     stopped = threading.Event()
@@ -231,11 +235,17 @@ def run(out: TextIO = sys.stdout) -> int:
         stack.start()
         out.write(stack.banner() + "\n")
         out.flush()
-        stopped.wait()
+        # Wake up now and then rather than block on one wait: the signal handler runs between bytecodes of the
+        # main thread, so a short timeout bounds how long Ctrl-C can go unnoticed.
+        while not stopped.wait(0.5):
+            pass
     finally:
         out.write("Stopping the Warden local stack...\n")
         out.flush()
+        # Stopping is bounded part by part; should it still hang, print where every thread is and exit.
+        faulthandler.dump_traceback_later(STOP_DEADLINE_SECONDS, exit=True)
         stack.stop()
+        faulthandler.cancel_dump_traceback_later()
         out.write("Stopped.\n")
         out.flush()
     # Everything this process started is stopped above; a library thread left behind (an idle worker, a

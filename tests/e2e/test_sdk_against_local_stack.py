@@ -233,8 +233,10 @@ def test_moderator_outage_fails_closed_with_a_503_in_the_anthropic_error_shape(
 
 def test_ctrl_c_stops_everything_it_started() -> None:
     stack = start_stack()
-    assert stop_stack(stack) == 0
+    code = stop_stack(stack)
     output = "".join(stack.output)
+    # A stop that hangs ends in a faulthandler dump of every thread: show it.
+    assert code == 0, output[-6000:]
     assert "Stopped." in output
     for url in (stack.api_url, stack.aws_url):
         with pytest.raises(httpx2.TransportError):
