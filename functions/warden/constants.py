@@ -112,6 +112,16 @@ CASES_INDEXES: dict[str, str] = {
     CASES_TENANT_INDEX: CASES_TENANT_INDEX_PK,
     CASES_USER_INDEX: CASES_USER_INDEX_PK,
 }
+# The reviewer action log shares the cases table: one immutable item per action (case_id = ACTION#<action id>),
+# listed per user through one sparse index sorted by action id (time-sortable); a case's actions are its user's,
+# filtered by case. One index, not two: CloudFormation adds at most one GSI to an existing table per update.
+REVIEWER_ACTION_KEY_PREFIX = "ACTION#"
+ACTIONS_USER_INDEX = "actions-by-user"
+ACTIONS_USER_INDEX_PK = "action_user_hash"
+ACTIONS_INDEX_SK = "action_id"
+ACTIONS_CASE_ATTRIBUTE = "action_case_id"
+# False-positive counters: one item in the cases table, one number attribute per (category, screener).
+FALSE_POSITIVES_KEY = "STATS#false-positives"
 # Powertools idempotency persistence layer (its own fixed key name).
 IDEMPOTENCY_TABLE = TableShape(partition_key="id", ttl_attribute="expiration")
 

@@ -38,6 +38,13 @@ class NotFoundError(WardenError):
     error_type = "not_found_error"
 
 
+class ConflictError(WardenError):
+    """The target changed under the caller: a case another reviewer holds or already decided."""
+
+    status = 409
+    error_type = "conflict_error"
+
+
 class RequestTooLargeError(WardenError):
     status = 413
     error_type = "request_too_large"

@@ -122,6 +122,8 @@ class ScreeningOutcome(BaseModel):
     flagged_categories: list[Category] = Field(default_factory=list)
     verdicts: list[ScreenerVerdict] = Field(default_factory=list)
     unchecked: list[str] = Field(default_factory=list)
+    # Per category found, the screeners whose scores reached its action.
+    deciding_screeners: dict[Category, list[str]] = Field(default_factory=dict)
     latency_ms: float = 0.0
     # The screening profile applied; in shadow mode `decision` is what would have happened, not what did.
     profile: str = "default"
@@ -183,6 +185,8 @@ class UserStanding(BaseModel):
     status_until: int | None = None
     warned_until: int | None = None
     rate_bucket: RateBucket | None = None
+    # A reviewer suspended the user by hand: only a reinstatement lifts it, never the ladder or a dismissal.
+    suspended_by_reviewer: bool = False
 
 
 # ---------------------------------------------------------------- tenants
@@ -320,12 +324,20 @@ class ReviewItem(BaseModel):
     s3_key: str
     priority: Annotated[int, Field(ge=0, le=99)]
     created_at: str
+    # Per category, the screeners whose scores reached its action (what a dismissal counts as their false positive).
+    screeners: dict[Category, list[str]] = Field(default_factory=dict)
 
 
 class CaseStatus(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"
     DECIDED = "decided"
+
+
+class ReviewDecision(StrEnum):
+    CONFIRM = "confirm"
+    DISMISS = "dismiss"
+    ESCALATE = "escalate"
 
 
 class ReviewCase(BaseModel):
@@ -343,6 +355,39 @@ class ReviewCase(BaseModel):
     queued_at: str
     # When a reviewer should have decided it: created_at plus the SLA of its tightest category (review.sla_hours).
     sla_due_at: str
+    screeners: dict[Category, list[str]] = Field(default_factory=dict)
+    claimed_by: str | None = None
+    claimed_at: str | None = None
+    # Escalated: back to `open` for a senior reviewer, with its priority raised (see docs/review.md).
+    escalated: bool = False
+    review_decision: ReviewDecision | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    note: str | None = None
+
+
+class ReviewerActionKind(StrEnum):
+    CLAIM = "claim"
+    CONFIRM = "confirm"
+    DISMISS = "dismiss"
+    ESCALATE = "escalate"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+    CLEAR_STRIKES = "clear_strikes"
+
+
+class ReviewerAction(BaseModel):
+    """One entry of the append-only reviewer action log: who did what to which case or user, when and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action_id: str
+    action: ReviewerActionKind
+    reviewer: str
+    at: str
+    user_hash: str
+    case_id: str | None = None
+    reason: str | None = None
 
 
 class CasePage(BaseModel):

@@ -90,7 +90,8 @@ def _create_table(dynamodb: Any, name: str, shape: c.TableShape, gsi: dict[str, 
 
 
 def _cases_gsi() -> dict[str, Any]:
-    """The status, tenant and user indexes, all sorted by priority then creation time (as in the CDK stack)."""
+    """The status, tenant and user indexes, all sorted by priority then creation time, and the reviewer action log's
+    index (as in the CDK stack)."""
     partition_keys = sorted(set(c.CASES_INDEXES.values()))
     return {
         "indexes": [
@@ -103,10 +104,22 @@ def _cases_gsi() -> dict[str, Any]:
                 "Projection": {"ProjectionType": "ALL"},
             }
             for index, partition_key in c.CASES_INDEXES.items()
+        ]
+        + [
+            {
+                "IndexName": c.ACTIONS_USER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": c.ACTIONS_USER_INDEX_PK, "KeyType": "HASH"},
+                    {"AttributeName": c.ACTIONS_INDEX_SK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         "attributes": [
             *({"AttributeName": name, "AttributeType": "S"} for name in partition_keys),
             {"AttributeName": c.CASES_STATUS_INDEX_SK, "AttributeType": "S"},
+            {"AttributeName": c.ACTIONS_USER_INDEX_PK, "AttributeType": "S"},
+            {"AttributeName": c.ACTIONS_INDEX_SK, "AttributeType": "S"},
         ],
     }
 

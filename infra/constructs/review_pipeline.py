@@ -9,6 +9,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from warden.config import ReviewConfig
 from warden.constants import (
+    ACTIONS_INDEX_SK,
+    ACTIONS_USER_INDEX,
+    ACTIONS_USER_INDEX_PK,
     CASES_INDEXES,
     CASES_STATUS_INDEX_SK,
     CASES_TABLE,
@@ -54,6 +57,13 @@ class ReviewPipeline(Construct):
                 sort_key=dynamodb.Attribute(name=CASES_STATUS_INDEX_SK, type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.ALL,
             )
+        # The reviewer action log (items in this table) listed per user, oldest first; sparse: cases lack its key.
+        table.add_global_secondary_index(
+            index_name=ACTIONS_USER_INDEX,
+            partition_key=dynamodb.Attribute(name=ACTIONS_USER_INDEX_PK, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=ACTIONS_INDEX_SK, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
         return table
 
     def _build_priority_topic(self, notify_emails: tuple[str, ...]) -> sns.Topic:

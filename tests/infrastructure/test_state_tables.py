@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from warden.constants import (
+    ACTIONS_USER_INDEX,
     CASES_INDEXES,
     CASES_TABLE,
     IDEMPOTENCY_TABLE,
@@ -57,7 +58,9 @@ def test_table_is_on_demand_recoverable_and_encrypted(synthesized: SynthesizedSt
     assert table["SSESpecification"]["SSEEnabled"] is True
 
 
-def test_cases_table_has_exactly_the_status_tenant_and_user_indexes(synthesized: SynthesizedStack) -> None:
+def test_cases_table_has_exactly_the_status_tenant_user_and_reviewer_action_indexes(
+    synthesized: SynthesizedStack,
+) -> None:
     table = _table(synthesized, "cases")
 
-    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == list(CASES_INDEXES)
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [*CASES_INDEXES, ACTIONS_USER_INDEX]

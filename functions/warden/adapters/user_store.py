@@ -9,6 +9,10 @@ tagged with the version it read first, on the condition that no evaluation of a 
 written. An evaluation that read version v saw at least the first v changes, so the last one standing has seen
 them all: concurrent strikes cannot race a user into a lower status, and a dismissal can lower it safely.
 
+A reviewer's manual suspension is its own attributes on the standing item (`manual_suspended_at`, `_by`,
+`_reason`): the ladder never writes them, so no re-evaluation or dismissal lifts it; only a reinstatement does.
+Reviewer actions on a user are written in one transaction with their reviewer action log entry.
+
 The throttle's token bucket lives on the standing item too, so the read the gateway makes anyway returns it;
 only a throttled user's request writes it, with a condition on its sequence number (optimistic locking).
 """
@@ -21,13 +25,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from warden.adapters.aws import client
+from warden.adapters.aws import client, transact_once
+from warden.adapters.reviewer_log import action_put
 from warden.config import StrikeLadderConfig, ThrottleConfig
 from warden.constants import STRIKE_SK_PREFIX, USER_STATE_SK, USERS_TABLE
 from warden.domain.strikes import StrikeLadder, effective_status, warning_text
 from warden.domain.throttle import RateDecision, take_token
 from warden.errors import NotFoundError, StorageError
-from warden.models import STATUS_RANK, RateBucket, Strike, UserStanding, UserStatus
+from warden.models import STATUS_RANK, RateBucket, ReviewerAction, Strike, UserStanding, UserStatus
 from warden.taxonomy import Category
 
 _PK = USERS_TABLE.partition_key
@@ -36,6 +41,9 @@ _TTL = USERS_TABLE.ttl_attribute or "expires_at"
 # Conditional bucket writes that lose to a concurrent request of the same user retry with the state they lost to.
 BUCKET_WRITE_ATTEMPTS = 8
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+MANUAL_SUSPENSION = ("manual_suspended_at", "manual_suspended_by", "manual_suspension_reason")
+# DynamoDB allows 100 items per transaction: the log entry and the standing item leave room for this many strikes.
+STRIKES_PER_TRANSACTION = 98
 
 
 def _epoch(moment: datetime) -> int:
@@ -75,10 +83,12 @@ def _bucket_from_item(item: dict[str, Any] | None) -> RateBucket | None:
 
 
 class DynamoUserStore:
-    def __init__(self, table_name: str, ladder: StrikeLadder):
+    def __init__(self, table_name: str, ladder: StrikeLadder, actions_table: str | None = None):
         self.table_name = table_name
         # The deployment's ladder; a tenant's own ladder is passed per call.
         self.ladder = ladder
+        # Where reviewer actions on users are logged (the review cases table); only reviewer code sets it.
+        self.actions_table = actions_table
 
     def _key(self, user_hash: str, sort_key: str = USER_STATE_SK) -> dict[str, Any]:
         return {_PK: {"S": user_hash}, _SK: {"S": sort_key}}
@@ -88,6 +98,9 @@ class DynamoUserStore:
     ) -> UserStanding:
         stored = UserStatus(state["status"]["S"]) if state and "status" in state else UserStatus.ACTIVE
         until, warned_until = _number(state, "status_until"), _number(state, "warned_until")
+        manual = bool(state and MANUAL_SUSPENSION[0] in state)
+        if manual:
+            stored, until, warned_until = UserStatus.SUSPENDED, None, None
         active = ladder.active(strikes, now)
         status = effective_status(stored, until, now, warned_until)
         return UserStanding(
@@ -101,6 +114,7 @@ class DynamoUserStore:
             status_until=until if status is stored else (warned_until if status is UserStatus.WARNED else None),
             warned_until=warned_until if status is not UserStatus.ACTIVE else None,
             rate_bucket=_bucket_from_item(state),
+            suspended_by_reviewer=manual,
         )
 
     def _state_item(self, user_hash: str) -> dict[str, Any] | None:
@@ -191,7 +205,7 @@ class DynamoUserStore:
             }
         }
         # A cancelled transaction means this request's strike already exists (a retry): just re-evaluate.
-        self._change_strikes([strike_put, counters], "strike write")
+        transact_once("strike write", [strike_put, counters])
         return self._evaluate(user_hash, epoch, ladder)
 
     def dismiss_strike(
@@ -217,7 +231,7 @@ class DynamoUserStore:
                 "ExpressionAttributeValues": {":one": {"N": "1"}},
             }
         }
-        if not self._change_strikes([dismissal, counters], "strike dismissal"):
+        if not transact_once("strike dismissal", [dismissal, counters]):
             try:
                 exists = "Item" in client("dynamodb").get_item(
                     TableName=self.table_name, Key=strike_key, ConsistentRead=True, ProjectionExpression=_SK
@@ -226,32 +240,90 @@ class DynamoUserStore:
                 raise StorageError(f"strike read failed: {type(error).__name__}") from error
             if not exists:
                 raise NotFoundError(f"no strike for request {request_id} of this user (it may have expired)")
+        return self._evaluate(user_hash, _epoch(now), self._last_ladder(user_hash))
+
+    def _last_ladder(self, user_hash: str) -> StrikeLadder:
+        """The ladder the user was last evaluated with (the tenant's own, if it has one)."""
         try:
             state = self._state_item(user_hash)
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
-        # Re-evaluate with the ladder the user was last evaluated with (the tenant's own, if it has one).
-        ladder = (
-            StrikeLadder(StrikeLadderConfig.model_validate_json(state["ladder"]["S"]))
-            if state and "ladder" in state
-            else self.ladder
-        )
-        return self._evaluate(user_hash, _epoch(now), ladder)
+        if state and "ladder" in state:
+            return StrikeLadder(StrikeLadderConfig.model_validate_json(state["ladder"]["S"]))
+        return self.ladder
 
-    def _change_strikes(self, items: list[dict[str, Any]], what: str) -> bool:
-        """Run one strike-changing transaction; False when its condition failed (already done)."""
+    def _action_put(self, action: ReviewerAction) -> dict[str, Any]:
+        if self.actions_table is None:
+            raise RuntimeError("this user store was built without the reviewer action log (actions_table)")
+        return {"Put": action_put(self.actions_table, action)}
+
+    def suspend(self, user_hash: str, action: ReviewerAction, now: datetime) -> UserStanding:
+        """A reviewer's suspension: in force from the next request until a reinstatement lifts it."""
+        suspension = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": self._key(user_hash),
+                "UpdateExpression": "SET manual_suspended_at = :at, manual_suspended_by = :by, "
+                "manual_suspension_reason = :why",
+                "ExpressionAttributeValues": {
+                    ":at": {"S": action.at},
+                    ":by": {"S": action.reviewer},
+                    ":why": {"S": action.reason or ""},
+                },
+            }
+        }
+        if not transact_once("suspension", [self._action_put(action), suspension]):
+            raise StorageError("suspension not written: its log entry already exists")
+        return self.get_standing_detail(user_hash, now, self._last_ladder(user_hash))
+
+    def clear_strikes(
+        self, user_hash: str, action: ReviewerAction, now: datetime, lift_suspension: bool
+    ) -> UserStanding:
+        """Dismiss every active strike (and, reinstating, lift a manual suspension), then re-evaluate at once.
+
+        A strike given after the read is a new violation and stands.
+        """
+        epoch = _epoch(now)
         try:
-            client("dynamodb").transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if _error_code(error) != "TransactionCanceledException":
-                raise StorageError(f"{what} failed: {_error_code(error)}") from error
-            reasons = error.response.get("CancellationReasons") or []
-            if not any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
-                raise StorageError(f"{what} was cancelled") from error
-            return False
-        except BotoCoreError as error:
-            raise StorageError(f"{what} failed: {type(error).__name__}") from error
-        return True
+            pending = [strike for strike in self._strikes(user_hash, epoch) if not strike.dismissed]
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"users table read failed: {type(error).__name__}") from error
+        lift = " REMOVE " + ", ".join(MANUAL_SUSPENSION) if lift_suspension else ""
+        first = [
+            self._action_put(action),
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": self._key(user_hash),
+                    "UpdateExpression": "ADD version :one" + lift,
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+        ]
+        batches = [pending[i : i + STRIKES_PER_TRANSACTION] for i in range(0, len(pending), STRIKES_PER_TRANSACTION)]
+        for index, batch in enumerate(batches or [[]]):
+            dismissals = [self._clearing(user_hash, strike.request_id, action) for strike in batch]
+            if not transact_once("strike clearing", (first if index == 0 else first[1:]) + dismissals):
+                raise StorageError("strike clearing not written: a strike expired meanwhile or the entry exists")
+        return self._evaluate(user_hash, epoch, self._last_ladder(user_hash))
+
+    def _clearing(self, user_hash: str, request_id: str, action: ReviewerAction) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": self._key(user_hash, f"{STRIKE_SK_PREFIX}{request_id}"),
+                # A strike dismissed meanwhile keeps its own dismissal.
+                "UpdateExpression": "SET dismissed_at = if_not_exists(dismissed_at, :at), "
+                "dismissed_by = if_not_exists(dismissed_by, :by), "
+                "dismissal_reason = if_not_exists(dismissal_reason, :why)",
+                "ConditionExpression": f"attribute_exists({_SK})",
+                "ExpressionAttributeValues": {
+                    ":at": {"S": action.at},
+                    ":by": {"S": action.reviewer},
+                    ":why": {"S": f"{action.action.value}: {action.reason or ''}"},
+                },
+            }
+        }
 
     def _evaluate(self, user_hash: str, epoch: int, ladder: StrikeLadder) -> UserStanding:
         try:

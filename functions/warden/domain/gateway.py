@@ -241,6 +241,7 @@ class _Request:
             s3_key=s3_key,
             priority=review_priority(categories, decision),
             created_at=record.completed_at,
+            screeners=outcome.deciding_screeners,
         )
         try:
             self.deps.review.enqueue(item)

@@ -57,6 +57,7 @@ def open_case(item: ReviewItem, queued_at: str, sla: ReviewSlaConfig) -> ReviewC
         created_at=item.created_at,
         queued_at=queued_at,
         sla_due_at=sla_due_at(item.created_at, item.categories, sla),
+        screeners={category: list(names) for category, names in item.screeners.items()},
     )
 
 

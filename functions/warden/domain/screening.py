@@ -107,6 +107,7 @@ def decide(
     """
     blocked: list[Category] = []
     flagged: list[Category] = []
+    deciding: dict[Category, list[str]] = {}
     judged = confident is not None and any(v.ran and v.screener not in OFFLINE_SCREENERS for v in verdicts)
     for verdict in verdicts:
         if not verdict.ran:
@@ -118,6 +119,7 @@ def decide(
             target = blocked if action is Action.BLOCK else flagged
             if category not in target:
                 target.append(category)
+            deciding.setdefault(category, []).append(verdict.screener)
     flagged = [category for category in flagged if category not in blocked]
     unchecked = [verdict.screener for verdict in verdicts if verdict.failed]
 
@@ -135,6 +137,7 @@ def decide(
         flagged_categories=flagged,
         verdicts=list(verdicts),
         unchecked=unchecked,
+        deciding_screeners=deciding,
         latency_ms=latency_ms,
     )
 
