@@ -20,6 +20,7 @@ from warden.config import IdentityRuntime, OidcIssuerConfig, Provider, WardenCon
 
 from warden_local.apigw import LocalApiGateway, serve
 from warden_local.consumer import QueueConsumer
+from warden_local.moto_server import start_moto_server
 from warden_local.resources import LocalResources, create_tenant, function_environment, provision
 
 HOST = "127.0.0.1"
@@ -110,8 +111,6 @@ class LocalStack:
         return f"http://{HOST}:{self.settings.aws_port}"
 
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         # Everything in this process talks to moto, never to a real account.
         os.environ.update(
             {
@@ -125,8 +124,7 @@ class LocalStack:
         )
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         os.environ.pop("AWS_PROFILE", None)
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.aws_port, verbose=False)
-        self._moto.start()
+        self._moto = start_moto_server(HOST, self.settings.aws_port)
         resources = provision(self.aws_url, anthropic_api_key=self.settings.anthropic_api_key)
         self.resources = resources
         create_tenant(resources, c.LOCAL_DEMO_TENANT_ID, self.settings.api_key, name="Demo tenant")

@@ -18,6 +18,7 @@ import pytest
 from warden import constants as c
 from warden.config import Provider, WardenConfig, parse_config
 from warden_local.lambda_runtime import LocalLambdaContext
+from warden_local.moto_server import start_moto_server
 from warden_local.resources import LocalResources, create_tenant, function_environment, provision
 
 from tests.conftest import free_port
@@ -56,8 +57,6 @@ def warden_config(cdk_context: dict[str, Any]) -> WardenConfig:
 @pytest.fixture(scope="session")
 def aws(fake_claude: FakeAnthropic, warden_config: WardenConfig) -> Iterator[AwsStack]:
     """A moto server with every resource, a tenant, and the functions' environment set in this process."""
-    from moto.server import ThreadedMotoServer
-
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     saved = dict(os.environ)
@@ -71,8 +70,7 @@ def aws(fake_claude: FakeAnthropic, warden_config: WardenConfig) -> Iterator[Aws
             c.ENV_AWS_ENDPOINT_URL: endpoint,
         }
     )
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_moto_server("127.0.0.1", port)
     try:
         resources = provision(endpoint, anthropic_api_key=fake_claude.api_key, visibility_timeout=1)
         tenant_key = "wk_" + secrets.token_urlsafe(24)
