@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
@@ -115,19 +115,12 @@ class SelfEvaluation(Construct):
         return table
 
     def _build_results_bucket(self, audit: AuditStorage, retention: RetentionConfig) -> s3.Bucket:
-        # Query results hold prompts and completions too: the audit key, TLS only, and a short life.
-        return s3.Bucket(
+        # Query results hold prompts and completions too: the audit bucket's protections, and a short life.
+        return audit.content_bucket(
             self,
             "ResultsBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=audit.key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=audit.access_log_bucket,
-            server_access_logs_prefix=RESULTS_ACCESS_LOG_PREFIX,
+            access_log_prefix=RESULTS_ACCESS_LOG_PREFIX,
+            versioned=False,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-query-results",
@@ -135,7 +128,6 @@ class SelfEvaluation(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
-            removal_policy=RemovalPolicy.RETAIN,
         )
 
     def _build_workgroup(self, audit: AuditStorage) -> athena.CfnWorkGroup:
