@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 SERVICE_NAME = "warden"
 METRICS_NAMESPACE = "Warden"
+# Custom metrics of the gateway (namespace METRICS_NAMESPACE, dimension service=SERVICE_NAME), one per stored record.
+METRIC_REQUESTS_RECORDED = "RequestsRecorded"
+METRIC_REQUESTS_BLOCKED = "RequestsBlocked"
+METRIC_REQUESTS_FLAGGED = "RequestsFlagged"
+METRIC_MODERATOR_FAILURES = "ModeratorFailures"
 
 # --- Environment variables read by the functions' settings -------------------------------------
 ENV_CONFIG = "WARDEN_CONFIG"  # JSON of warden.config.RuntimeConfig

@@ -22,6 +22,7 @@ from warden.config import (
     FailMode,
     IdentityMode,
     InvalidConfigurationError,
+    PiiKind,
     StrikeLadderConfig,
     UsagePlanConfig,
     WardenConfig,
@@ -169,6 +170,7 @@ def _tenant_from_args(args: argparse.Namespace, config: WardenConfig | None, iss
             identity=IdentityMode(args.identity),
             require_policy_acceptance=args.require_policy_acceptance,
             trusted_issuers=trusted,
+            redaction=tuple(PiiKind(kind) for kind in args.redact) or None,
         )
     except (ValidationError, ValueError) as error:
         raise TenantCommandError(f"invalid tenant: {error}") from error
@@ -297,6 +299,13 @@ def add_tenant_commands(tenants: argparse.ArgumentParser, run: Callable[[argpars
         "--trusted-issuer", action="append", default=[], help="JWT tenants: accept only this issuer (repeatable)"
     )
     create.add_argument("--require-policy-acceptance", action="store_true")
+    create.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        choices=[kind.value for kind in PiiKind],
+        help="personal data to redact from this tenant's stored records (repeatable; default: the deployment's)",
+    )
     create.add_argument("--strike-ladder", help='JSON, e.g. {"warn_at": 1, "suspend_at": 3, "window_days": 30}')
     common(create)
     common(commands.add_parser("list", help="tenants with status, profile, identity and limits (never keys)"))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from typing import Any
 
+from warden.domain.redaction import REDACTED_NOTE
 from warden.models import AuditRecord, Decision, ScreeningOutcome
 from warden.taxonomy import Category
 
@@ -243,7 +244,7 @@ class ReportBuilder:
             if not any(verdict.ran for verdict in record.screening.verdicts):
                 self.served_unscreened += 1
         self.templated += record.template_id is not None
-        self.redacted += any(note.startswith("redacted") for note in record.notes)
+        self.redacted += any(note.startswith(REDACTED_NOTE) for note in record.notes)
         self._add_screening(record.screening)
         return True
 
