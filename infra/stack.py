@@ -66,6 +66,9 @@ class WardenStack(Stack):
             review_dlq=self.review.dlq,
             audit_fallback_dlq=self.audit.fallback_dlq,
             gateway=self.functions.gateway.function,
+            review_queue=self.review.queue,
+            api=self.api.rest_api,
+            config=config.monitoring,
         )
         self.self_evaluation = SelfEvaluation(
             self,

@@ -300,6 +300,8 @@ class MonitoringConfig(_Strict):
     block_rate_min_requests: Annotated[int, Field(ge=1)] = 20
     # Moderator calls that failed within 5 minutes.
     moderator_failures: Annotated[int, Field(ge=1)] = 5
+    # 5XX answers from the API within 5 minutes (503s when a tenant fails closed count too).
+    api_5xx: Annotated[int, Field(ge=0)] = 5
 
 
 class UsagePlanConfig(_Strict):
