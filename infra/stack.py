@@ -11,6 +11,7 @@ from warden.config import WardenConfig
 
 from infra.constructs.api import WardenApi
 from infra.constructs.audit_storage import AuditStorage
+from infra.constructs.bedrock_logging import BedrockInvocationLogging
 from infra.constructs.end_user_identity import EndUserIdentity
 from infra.constructs.functions import AUDIT_DRAIN, REVIEW, WardenFunctions, queue_visibility_timeout
 from infra.constructs.guardrail import ScreeningGuardrail
@@ -70,6 +71,9 @@ class WardenStack(Stack):
             api=self.api.rest_api,
             config=config.monitoring,
         )
+        self.bedrock_logging: BedrockInvocationLogging | None = None
+        if config.bedrock_invocation_logging:
+            self.bedrock_logging = BedrockInvocationLogging(self, "BedrockInvocationLogging", audit=self.audit)
         self.self_evaluation = SelfEvaluation(
             self,
             "SelfEvaluation",
