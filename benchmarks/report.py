@@ -27,9 +27,31 @@ from warden.domain.safeguards import safeguards_checklist
 from warden.models import AuditRecord
 from warden.report_cli import REPORT_FILE, SUMMARY_FILE, run_report
 from warden.report_html import render_report
+from warden_local.resources import create_cases_table
 
 RECORDS = 10_000
 BUCKET = "warden-bench-audit"
+CASES_TABLE = "warden-bench-cases"
+# Decided review cases: (category, decision, how many).
+REVIEWS = (
+    ("weapons_illegal_goods", "confirm", 40),
+    ("weapons_illegal_goods", "dismiss", 3),
+    ("fraud_abuse", "confirm", 25),
+    ("fraud_abuse", "dismiss", 6),
+    ("misinformation", "confirm", 9),
+    ("misinformation", "dismiss", 7),
+    ("elections", "confirm", 5),
+    ("elections", "dismiss", 2),
+    ("sexual_content", "escalate", 2),
+)
+# The reviewers' running false-positive counts (one item, `fp#<category>#<screener>`).
+FALSE_POSITIVES = {
+    "weapons_illegal_goods#fast": 3,
+    "fraud_abuse#fast": 4,
+    "fraud_abuse#moderator": 2,
+    "misinformation#moderator": 7,
+    "elections#moderator": 2,
+}
 NOW = datetime(2025, 11, 20, 15, 30, tzinfo=UTC)
 
 
@@ -42,6 +64,25 @@ def _processing_seconds(bodies: list[bytes]) -> float:
     summary["safeguards"] = [check.as_json() for check in safeguards_checklist(None, summary)]
     render_report(summary)
     return time.perf_counter() - started
+
+
+def _decided_cases(dynamodb: Any) -> None:
+    create_cases_table(dynamodb, CASES_TABLE)
+    for category, decision, count in REVIEWS:
+        for index in range(count):
+            case_id = f"{category}-{decision}-{index}"
+            item = {
+                c.CASES_TABLE.partition_key: {"S": case_id},
+                c.CASES_STATUS_INDEX_PK: {"S": "decided"},
+                c.CASES_STATUS_INDEX_SK: {"S": f"50#{case_id}"},
+                "categories": {"L": [{"S": category}]},
+                "review_decision": {"S": decision},
+            }
+            dynamodb.put_item(TableName=CASES_TABLE, Item=item)
+    stats = {f"fp#{pair}": {"N": str(count)} for pair, count in FALSE_POSITIVES.items()}
+    dynamodb.put_item(
+        TableName=CASES_TABLE, Item={c.CASES_TABLE.partition_key: {"S": "STATS#false-positives"}, **stats}
+    )
 
 
 def run(records: int = RECORDS, out: Path | None = None) -> dict[str, Any]:
@@ -60,8 +101,11 @@ def run(records: int = RECORDS, out: Path | None = None) -> dict[str, Any]:
         s3 = boto3.client("s3", region_name=c.LOCAL_REGION)
         s3.create_bucket(Bucket=BUCKET)
         upload_records(s3, BUCKET, synthetic)
+        _decided_cases(boto3.client("dynamodb", region_name=c.LOCAL_REGION))
         target = out or Path(tempfile.mkdtemp(prefix="warden-report-"))
-        args = build_parser().parse_args(["report", "--since", "7d", "--out", str(target), "--bucket", BUCKET])
+        args = build_parser().parse_args(
+            ["report", "--since", "7d", "--out", str(target), "--bucket", BUCKET, "--cases-table", CASES_TABLE]
+        )
         started = time.perf_counter()
         run_report(args, io.StringIO(), clock=lambda: NOW)
         seconds = time.perf_counter() - started
@@ -75,3 +119,10 @@ def run(records: int = RECORDS, out: Path | None = None) -> dict[str, Any]:
         "s3": "moto in-process (mock_aws)",
         "report": str(target / REPORT_FILE),
     }
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    sys.stdout.write(json.dumps(run(out=target), indent=2) + "\n")

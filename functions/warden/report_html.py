@@ -250,13 +250,22 @@ def _reviews(summary: dict[str, Any]) -> str:
         return f'<p class="sub">No decided review cases in {escape(reviews["source"])}.</p>'
     by_category = reviews["by_category"]
     chart = hbar_chart(
-        [(category, [figures["overturn_rate"] or 0.0]) for category, figures in by_category.items()],
+        [
+            (category, [figures["overturn_rate"] * 100])
+            for category, figures in by_category.items()
+            if figures["overturn_rate"] is not None
+        ],
         [("dismissed of confirmed + dismissed", RED)],
+        unit="%",
     )
-    fp = _table(
-        ("category", "screener", "false positives"),
-        [(f["category"], f["screener"], _number(f["count"])) for f in reviews["false_positives"]],
-        numeric_from=2,
+    fp = (
+        _table(
+            ("category", "screener", "false positives"),
+            [(f["category"], f["screener"], _number(f["count"])) for f in reviews["false_positives"]],
+            numeric_from=2,
+        )
+        if reviews["false_positives"]
+        else '<p class="sub">The cases table holds no false-positive statistics yet.</p>'
     )
     counts = (
         f"<p>{reviews['decided']} decided cases ({escape(reviews['source'])}): {reviews['confirmed']} confirmed, "

@@ -33,7 +33,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _verdicts(rng: random.Random, category: Category | None, blocked: bool) -> list[ScreenerVerdict]:
-    fast_scores = {category: round(rng.uniform(0.9, 1.0), 3)} if category and blocked else {}
+    # Confident on what it blocks; on flagged prompts a mere suspicion, sometimes under the threshold.
+    fast_scores = {category: round(rng.uniform(0.9, 1.0) if blocked else rng.uniform(0.2, 0.8), 3)} if category else {}
     fast = ScreenerVerdict(screener="fast", scores=fast_scores, latency_ms=round(rng.uniform(0.05, 0.6), 3))
     if blocked:
         # A confident fast-tier block skips the paid moderator call.
