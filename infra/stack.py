@@ -11,6 +11,7 @@ from warden.config import WardenConfig
 
 from infra.constructs.api import WardenApi
 from infra.constructs.audit_storage import AuditStorage
+from infra.constructs.bedrock_logging import BedrockInvocationLogging
 from infra.constructs.end_user_identity import EndUserIdentity
 from infra.constructs.functions import AUDIT_DRAIN, REVIEW, WardenFunctions, queue_visibility_timeout
 from infra.constructs.guardrail import ScreeningGuardrail
@@ -18,6 +19,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.review_api import ReviewApi, ReviewerPool
 from infra.constructs.review_pipeline import ReviewPipeline
 from infra.constructs.secrets import PUT_ANTHROPIC_KEY_COMMAND, Secrets
+from infra.constructs.self_evaluation import SelfEvaluation
 from infra.constructs.user_state import UserState
 
 
@@ -71,6 +73,19 @@ class WardenStack(Stack):
             review_dlq=self.review.dlq,
             audit_fallback_dlq=self.audit.fallback_dlq,
             gateway=self.functions.gateway.function,
+            review_queue=self.review.queue,
+            api=self.api.rest_api,
+            config=config.monitoring,
+        )
+        self.bedrock_logging: BedrockInvocationLogging | None = None
+        if config.bedrock_invocation_logging:
+            self.bedrock_logging = BedrockInvocationLogging(self, "BedrockInvocationLogging", audit=self.audit)
+        self.self_evaluation = SelfEvaluation(
+            self,
+            "SelfEvaluation",
+            audit=self.audit,
+            cases_table=self.review.cases_table,
+            retention=config.retention,
         )
         self._build_outputs()
 
@@ -110,6 +125,12 @@ class WardenStack(Stack):
                 "Subscribe on-call to Warden alarms here",
             ),
         }
+        outputs[constants.OUTPUT_ATHENA_WORKGROUP] = (self.self_evaluation.workgroup.ref, "Athena workgroup")
+        outputs[constants.OUTPUT_ATHENA_DATABASE] = (self.self_evaluation.database_name, "Glue database (records)")
+        outputs[constants.OUTPUT_SELF_EVALUATION_POLICY_ARN] = (
+            self.self_evaluation.reader_policy.managed_policy_arn,
+            "Attach to analysts: Athena on the audit records, and warden report",
+        )
         outputs[constants.OUTPUT_REST_API_ID] = (self.api.rest_api.rest_api_id, "REST API id (warden tenants)")
         outputs[constants.OUTPUT_API_STAGE] = (self.api.rest_api.deployment_stage.stage_name, "API stage (usage plans)")
         if self.identity.user_pool is not None and self.identity.app_client is not None:

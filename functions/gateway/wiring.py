@@ -19,6 +19,8 @@ from warden.domain.ports import ClaudeClient, Screener
 from warden.domain.strikes import StrikeLadder
 from warden.settings import GatewaySettings, gateway_settings
 
+from gateway.record_metrics import count_record
+
 
 def _claude(settings: GatewaySettings) -> ClaudeClient:
     provider = settings.config.provider
@@ -97,4 +99,5 @@ def gateway_deps() -> GatewayDeps:
         review=SqsReviewQueue(settings.review_queue_url),
         provider_label=settings.config.provider.value,
         executor=screener_executor(),
+        record_observer=count_record,
     )

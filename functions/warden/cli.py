@@ -15,6 +15,7 @@ from warden.config import Action, CategoryPolicy, ScreeningConfig, parse_config
 from warden.domain.ports import Screener
 from warden.domain.screening import screen_prompt
 from warden.models import Decision
+from warden.report_cli import ReportCommandError, add_report_command, run_report
 from warden.taxonomy import Category
 from warden.tenants_cli import TenantCommandError, add_tenant_commands, run_tenants
 
@@ -151,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=lambda args: _eval(args, sys.stdout))
     tenants = commands.add_parser("tenants", help="tenant administration: create, list, rotate-key, disable")
     add_tenant_commands(tenants, lambda args: run_tenants(args, sys.stdout))
+    add_report_command(commands, lambda args: run_report(args, sys.stderr))
     return parser
 
 
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
-    except (CommandError, TenantCommandError) as error:
+    except (CommandError, TenantCommandError, ReportCommandError) as error:
         sys.stderr.write(f"warden: {error}\n")
         return 2
     return result

@@ -48,6 +48,17 @@ class IdentityMode(StrEnum):
     JWT = "jwt"  # the end user presents a verified token; its `sub` is the user id
 
 
+class PiiKind(StrEnum):
+    """Personal data that can be redacted from stored prompts and completions (see `warden.domain.redaction`)."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    CARD = "card"  # payment card numbers (Luhn-checked)
+    IBAN = "iban"
+    US_SSN = "us_ssn"
+    IP_ADDRESS = "ip_address"
+
+
 class ScreenerName(StrEnum):
     FAST = "fast"
     MODERATOR = "moderator"
@@ -267,12 +278,30 @@ class RetentionConfig(_Strict):
     audit_days: Annotated[int, Field(ge=1)] = 400
     infrequent_access_after_days: Annotated[int, Field(ge=30)] = 30
     access_log_days: Annotated[int, Field(ge=1)] = 90
+    # Athena query results (they hold prompts and completions too).
+    athena_results_days: Annotated[int, Field(ge=1)] = 30
 
     @model_validator(mode="after")
     def _transition_before_expiry(self) -> Self:
         if self.infrequent_access_after_days >= self.audit_days:
             raise ValueError("retention.infrequent_access_after_days must be < retention.audit_days")
         return self
+
+
+class MonitoringConfig(_Strict):
+    """Alarm thresholds (deploy time only); every alarm notifies the alarm topic."""
+
+    # API Gateway gives up at 29 s: alarm well before the gateway's slowest requests get there.
+    gateway_p99_ms: Annotated[int, Field(ge=100, le=29_000)] = 20_000
+    # Age of the oldest review item still waiting in the review queue.
+    review_backlog_minutes: Annotated[int, Field(ge=1, le=20_160)] = 60
+    # Block rate (blocked / requests, per 15 minutes) that counts as a spike, once there are enough requests.
+    block_rate_percent: Annotated[float, Field(gt=0, le=100)] = 25.0
+    block_rate_min_requests: Annotated[int, Field(ge=1)] = 20
+    # Moderator calls that failed within 5 minutes.
+    moderator_failures: Annotated[int, Field(ge=1)] = 5
+    # 5XX answers from the API within 5 minutes (503s when a tenant fails closed count too).
+    api_5xx: Annotated[int, Field(ge=0)] = 5
 
 
 class UsagePlanConfig(_Strict):
@@ -473,6 +502,11 @@ class WardenConfig(_Strict):
     # End-user identity for tenants with `identity: jwt` (Cognito user pool, external OIDC issuers).
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    # Personal data redacted from stored prompts and completions; tenants override it with their own `redaction`.
+    redaction: tuple[PiiKind, ...] = ()
+    # Deploy-time only: Bedrock's own model-invocation logging into the audit bucket (provider bedrock).
+    bedrock_invocation_logging: bool = False
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -486,6 +520,8 @@ class WardenConfig(_Strict):
                 )
         if not self.models.allowed:
             raise ValueError("models.allowed must list at least one model id")
+        if self.bedrock_invocation_logging and self.provider is not Provider.BEDROCK:
+            raise ValueError("bedrock_invocation_logging applies to provider bedrock only")
         return self
 
     @model_validator(mode="after")
@@ -505,6 +541,7 @@ class WardenConfig(_Strict):
             fail_mode=self.fail_mode,
             usage_policy=self.usage_policy,
             review=self.review.runtime(),
+            redaction=self.redaction,
         )
 
 
@@ -519,6 +556,7 @@ class RuntimeConfig(_Strict):
     fail_mode: FailMode
     usage_policy: UsagePolicyConfig = Field(default_factory=UsagePolicyConfig)
     review: ReviewSlaConfig = Field(default_factory=ReviewSlaConfig)
+    redaction: tuple[PiiKind, ...] = ()
 
 
 def parse_config(context_value: object) -> WardenConfig:
@@ -553,7 +591,9 @@ __all__ = [
     "IdentityMode",
     "IdentityRuntime",
     "InvalidConfigurationError",
+    "MonitoringConfig",
     "OidcIssuerConfig",
+    "PiiKind",
     "Provider",
     "ReviewConfig",
     "ReviewSlaConfig",

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 SERVICE_NAME = "warden"
 METRICS_NAMESPACE = "Warden"
+# Custom metrics of the gateway (namespace METRICS_NAMESPACE, dimension service=SERVICE_NAME), one per stored record.
+METRIC_REQUESTS_RECORDED = "RequestsRecorded"
+METRIC_REQUESTS_BLOCKED = "RequestsBlocked"
+METRIC_REQUESTS_FLAGGED = "RequestsFlagged"
+METRIC_MODERATOR_FAILURES = "ModeratorFailures"
 
 # --- Environment variables read by the functions' settings -------------------------------------
 ENV_CONFIG = "WARDEN_CONFIG"  # JSON of warden.config.RuntimeConfig
@@ -196,6 +201,9 @@ OUTPUT_REVIEWER_POOL_ID = "ReviewerPoolId"
 OUTPUT_REVIEWER_CLIENT_ID = "ReviewerPoolClientId"
 OUTPUT_REST_API_ID = "RestApiId"
 OUTPUT_API_STAGE = "ApiStageName"
+OUTPUT_ATHENA_WORKGROUP = "AthenaWorkGroup"  # self-evaluation: workgroup, Glue database, reader policy
+OUTPUT_ATHENA_DATABASE = "AthenaDatabase"
+OUTPUT_SELF_EVALUATION_POLICY_ARN = "SelfEvaluationPolicyArn"
 OUTPUT_USER_POOL_ID = "EndUserPoolId"  # identity.cognito.create only
 OUTPUT_USER_POOL_CLIENT_ID = "EndUserPoolClientId"
 OUTPUT_USER_POOL_ISSUER = "EndUserTokenIssuer"

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from warden.config import FailMode, IdentityMode, StrikeLadderConfig
+from warden.config import FailMode, IdentityMode, PiiKind, StrikeLadderConfig
 from warden.taxonomy import Category
 
 # ---------------------------------------------------------------- the Anthropic Messages request
@@ -240,6 +240,8 @@ class Tenant(BaseModel):
     trusted_issuers: (
         Annotated[tuple[Annotated[str, Field(min_length=1, max_length=512)], ...], Field(min_length=1)] | None
     ) = None
+    # Personal data redacted from this tenant's stored prompts and completions (None: the deployment's `redaction`).
+    redaction: tuple[PiiKind, ...] | None = None
 
     def settings(self) -> dict[str, Any]:
         """What the gateway needs of the tenant besides its id (the authorizer hands it over as JSON)."""
@@ -253,7 +255,15 @@ class Tenant(BaseModel):
 
 
 # The tenant fields that travel with each request (stored with the tenant record, overridable per tenant).
-TENANT_SETTINGS = ("profile", "fail_mode", "strike_ladder", "identity", "require_policy_acceptance", "trusted_issuers")
+TENANT_SETTINGS = (
+    "profile",
+    "fail_mode",
+    "strike_ladder",
+    "identity",
+    "require_policy_acceptance",
+    "trusted_issuers",
+    "redaction",
+)
 
 
 # ---------------------------------------------------------------- Claude

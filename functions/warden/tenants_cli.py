@@ -22,6 +22,7 @@ from warden.config import (
     FailMode,
     IdentityMode,
     InvalidConfigurationError,
+    PiiKind,
     StrikeLadderConfig,
     UsagePlanConfig,
     WardenConfig,
@@ -48,20 +49,30 @@ class Target:
 ClientFactory = Callable[[str], Any]
 
 
-def _botocore_clients(endpoint_url: str | None, region: str | None, local: bool) -> ClientFactory:
+def botocore_clients(
+    endpoint_url: str | None, region: str | None, local: bool, max_pool_connections: int = 10
+) -> ClientFactory:
+    """Clients for the deployed stack (your AWS configuration) or the local stack's moto server."""
     import botocore.session
+    from botocore.config import Config
 
     session = botocore.session.get_session()
     if local:
         session.set_credentials("warden-local", "warden-local")
 
     def create(service: str) -> Any:
-        return session.create_client(service, endpoint_url=endpoint_url, region_name=region)
+        return session.create_client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=Config(max_pool_connections=max_pool_connections),
+        )
 
     return create
 
 
-def _load_config(path: Path) -> WardenConfig | None:
+def load_deployment_config(path: Path) -> WardenConfig | None:
+    """The `warden` configuration of a `cdk.json`, or None when there is no such file."""
     if not path.exists():
         return None
     try:
@@ -115,9 +126,9 @@ def _deployed_target(clients: ClientFactory, stack: str, config: WardenConfig | 
 def resolve_target(args: argparse.Namespace, config: WardenConfig | None, clients: ClientFactory | None) -> Target:
     if args.local:
         port = int(os.environ.get(c.ENV_LOCAL_AWS_PORT, c.DEFAULT_LOCAL_AWS_PORT))
-        factory = clients or _botocore_clients(f"http://127.0.0.1:{port}", c.LOCAL_REGION, local=True)
+        factory = clients or botocore_clients(f"http://127.0.0.1:{port}", c.LOCAL_REGION, local=True)
         return _local_target(factory, config)
-    factory = clients or _botocore_clients(None, args.region, local=False)
+    factory = clients or botocore_clients(None, args.region, local=False)
     return _deployed_target(factory, args.stack, config)
 
 
@@ -159,6 +170,7 @@ def _tenant_from_args(args: argparse.Namespace, config: WardenConfig | None, iss
             identity=IdentityMode(args.identity),
             require_policy_acceptance=args.require_policy_acceptance,
             trusted_issuers=trusted,
+            redaction=tuple(PiiKind(kind) for kind in args.redact) or None,
         )
     except (ValidationError, ValueError) as error:
         raise TenantCommandError(f"invalid tenant: {error}") from error
@@ -239,7 +251,7 @@ def _disable(args: argparse.Namespace, target: Target, out: TextIO) -> None:
 
 
 def run_tenants(args: argparse.Namespace, out: TextIO, clients: ClientFactory | None = None) -> int:
-    config = _load_config(args.config)
+    config = load_deployment_config(args.config)
     target = resolve_target(args, config, clients)
     try:
         if args.tenants_command == "create":
@@ -287,6 +299,13 @@ def add_tenant_commands(tenants: argparse.ArgumentParser, run: Callable[[argpars
         "--trusted-issuer", action="append", default=[], help="JWT tenants: accept only this issuer (repeatable)"
     )
     create.add_argument("--require-policy-acceptance", action="store_true")
+    create.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        choices=[kind.value for kind in PiiKind],
+        help="personal data to redact from this tenant's stored records (repeatable; default: the deployment's)",
+    )
     create.add_argument("--strike-ladder", help='JSON, e.g. {"warn_at": 1, "suspend_at": 3, "window_days": 30}')
     common(create)
     common(commands.add_parser("list", help="tenants with status, profile, identity and limits (never keys)"))

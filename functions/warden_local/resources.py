@@ -144,6 +144,11 @@ def _cases_gsi() -> dict[str, Any]:
     }
 
 
+def create_cases_table(dynamodb: Any, name: str) -> None:
+    """A review cases table with its indexes, as the CDK stack builds it."""
+    _create_table(dynamodb, name, c.CASES_TABLE, gsi=_cases_gsi())
+
+
 def _tenants_gsi() -> dict[str, Any]:
     return {
         "indexes": [
@@ -200,7 +205,7 @@ def provision(
     _create_bucket(s3, c.LOCAL_AUDIT_BUCKET)
     _create_table(dynamodb, c.LOCAL_TENANTS_TABLE, c.TENANTS_TABLE, gsi=_tenants_gsi())
     _create_table(dynamodb, c.LOCAL_USERS_TABLE, c.USERS_TABLE, gsi=_users_gsi())
-    _create_table(dynamodb, c.LOCAL_CASES_TABLE, c.CASES_TABLE, gsi=_cases_gsi())
+    create_cases_table(dynamodb, c.LOCAL_CASES_TABLE)
     _create_table(dynamodb, c.LOCAL_IDEMPOTENCY_TABLE, c.IDEMPOTENCY_TABLE)
     review_url, review_dlq_url = _create_queue_with_dlq(
         sqs, c.LOCAL_REVIEW_QUEUE, c.LOCAL_REVIEW_DLQ, visibility_timeout

@@ -81,10 +81,20 @@ class AuditStorage(Construct):
         )
         return bucket
 
-    def _build_audit_bucket(self, retention: RetentionConfig) -> s3.Bucket:
+    def content_bucket(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        access_log_prefix: str,
+        lifecycle_rules: list[s3.LifecycleRule],
+        versioned: bool,
+    ) -> s3.Bucket:
+        """A retained bucket for prompts and completions (or what is derived from them): the audit key, private,
+        TLS only, access-logged into the access log bucket."""
         return s3.Bucket(
-            self,
-            "AuditBucket",
+            scope,
+            construct_id,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             # One data key per bucket instead of per object: far fewer KMS calls on the request path.
@@ -92,10 +102,20 @@ class AuditStorage(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             minimum_tls_version=1.2,
-            versioned=True,
+            versioned=versioned,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_log_bucket,
-            server_access_logs_prefix=ACCESS_LOG_PREFIX,
+            server_access_logs_prefix=access_log_prefix,
+            lifecycle_rules=lifecycle_rules,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _build_audit_bucket(self, retention: RetentionConfig) -> s3.Bucket:
+        return self.content_bucket(
+            self,
+            "AuditBucket",
+            access_log_prefix=ACCESS_LOG_PREFIX,
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     # The whole bucket, not just records/: nothing written here may outlive the retention period.
@@ -114,5 +134,4 @@ class AuditStorage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(INCOMPLETE_UPLOAD_DAYS),
                 ),
             ],
-            removal_policy=RemovalPolicy.RETAIN,
         )

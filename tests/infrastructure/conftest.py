@@ -21,7 +21,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedStack:
 @pytest.fixture(scope="session")
 def bedrock_synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedStack:
     """The stack with the options `cdk.json` leaves off: provider bedrock (limited to the models `cdk.json` maps
-    to Bedrock ids) and a monthly usage-plan quota. Code is not bundled: nothing here looks at it."""
+    to Bedrock ids) with Bedrock's invocation logging, and a monthly usage-plan quota. Code is not bundled:
+    nothing here looks at it."""
     models = json.loads(CDK_JSON.read_text())["context"]["warden"]["models"]
     mapped = [model for model in models["allowed"] if model in models["bedrock_model_map"]]
     context = {
@@ -29,6 +30,7 @@ def bedrock_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
         "warden.provider": "bedrock",
         "warden.models.allowed": json.dumps(mapped),
         "warden.usage_plan.quota_per_month": "1000000",
+        "warden.bedrock_invocation_logging": "true",
     }
     return synthesize(tmp_path_factory.mktemp("cdk-out-bedrock"), context)
 

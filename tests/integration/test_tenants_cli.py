@@ -91,7 +91,7 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(
 def test_create_human_output_and_overrides(aws: AwsStack, warden: Callable[..., Any]) -> None:
     code, out, _ = warden(
         "create", "Kids App", "--local", "--profile", "strict", "--identity", "jwt",
-        "--fail-mode", "allow_and_flag", "--require-policy-acceptance",
+        "--fail-mode", "allow_and_flag", "--require-policy-acceptance", "--redact", "email", "--redact", "card",
         "--strike-ladder", '{"warn_at": 1, "throttle_at": null, "suspend_at": 2, "window_days": 7}',
     )  # fmt: skip
 
@@ -102,6 +102,7 @@ def test_create_human_output_and_overrides(aws: AwsStack, warden: Callable[..., 
     assert tenant is not None
     assert (tenant.profile, tenant.identity, tenant.fail_mode) == ("strict", "jwt", "allow_and_flag")
     assert tenant.require_policy_acceptance and tenant.strike_ladder and tenant.strike_ladder.suspend_at == 2
+    assert tenant.redaction == ("email", "card")
 
 
 @pytest.mark.parametrize("mode", MODES)

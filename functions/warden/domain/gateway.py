@@ -21,6 +21,7 @@ from warden.config import RuntimeConfig
 from warden.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_WARNING
 from warden.domain.identity import end_user_id, hash_user_id
 from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
+from warden.domain.redaction import redact_record
 from warden.domain.review import review_priority
 from warden.domain.screening import ScreeningPolicy, enforced_decision, resolve_profile, screen_prompt
 from warden.domain.strikes import StrikeLadder
@@ -71,6 +72,8 @@ class GatewayDeps:
     output_screeners: Sequence[Screener] | None = None
     # The fast tier's calibrated confident score, unless the configuration sets one.
     fast_tier_confident: float = 0.9
+    # Told of every record once it is stored (the handler counts decisions and screener failures as metrics).
+    record_observer: Callable[[AuditRecord], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,13 +221,19 @@ class _Request:
         )
 
     def write_audit(self, record: AuditRecord) -> str:
+        """Store the record, with the personal data the tenant (or deployment) redacts replaced."""
+        redaction = self.tenant.redaction if self.tenant.redaction is not None else self.deps.config.redaction
+        record = redact_record(record, redaction)
         try:
-            return self.deps.audit.write(record)
+            key = self.deps.audit.write(record)
         except StorageError as error:
             raise DependencyUnavailableError(
                 "the audit store is unavailable, so the request cannot be recorded; retry later",
                 headers={HEADER_REQUEST_ID: self.request_id},
             ) from error
+        if self.deps.record_observer is not None:
+            self.deps.record_observer(record)
+        return key
 
     def send_to_review(
         self, record: AuditRecord, s3_key: str, source: ReviewSource, outcome: ScreeningOutcome, decision: Decision
