@@ -20,6 +20,13 @@ def error_response(error: WardenError, request_id: str) -> tuple[int, dict[str, 
     return http_status_of(error), anthropic_error_body(error_type_of(error), error.message, warden), dict(error.headers)
 
 
+# The reviewer API's refusal of a missing or wrong reviewer token (its authorizer runs before any Lambda).
+REVIEWER_UNAUTHORIZED: tuple[int, str, str] = (
+    401,
+    "authentication_error",
+    "sign in as a reviewer: send your reviewer token as Authorization: Bearer (tenant keys are not accepted here)",
+)
+
 # API Gateway's own refusals (before any Lambda runs), in the same shape. The CDK stack turns these into
 # GatewayResponses; the local stack's HTTP adapter uses them for the same situations.
 GATEWAY_RESPONSES: dict[str, tuple[int, str, str]] = {

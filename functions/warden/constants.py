@@ -25,6 +25,9 @@ ENV_AUTHORIZER_CACHE_SECONDS = "WARDEN_AUTHORIZER_CACHE_SECONDS"
 ENV_GUARDRAIL_ID = "WARDEN_GUARDRAIL_ID"  # Bedrock guardrail id or ARN (guardrails enabled only)
 ENV_GUARDRAIL_VERSION = "WARDEN_GUARDRAIL_VERSION"
 ENV_GUARDRAIL_TOPIC_CATEGORIES = "WARDEN_GUARDRAIL_TOPIC_CATEGORIES"  # JSON: denied topic name -> category id
+ENV_REVIEWER_AUTH = "WARDEN_REVIEWER_AUTH"  # "cognito" (deployed) or "local": how the console signs reviewers in
+ENV_REVIEWER_POOL_ID = "WARDEN_REVIEWER_POOL_ID"
+ENV_REVIEWER_CLIENT_ID = "WARDEN_REVIEWER_CLIENT_ID"
 ENV_IDENTITY = "WARDEN_IDENTITY"  # JSON of warden.config.IdentityRuntime (authorizer only)
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # honoured by boto3 itself; the local stack points it at moto
 
@@ -62,6 +65,31 @@ TENANT_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/v1/users/{user_id}/policy-acceptance"),
 )
 
+# The reviewer API's routes (method, resource): a separate API, never reachable with a tenant key. The console
+# page and its sign-in settings need no credential (they hold no data); every other route needs a reviewer token.
+REVIEW_PATH_PREFIX = "/review/"
+REVIEW_CONSOLE_ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", "/review/console"),
+    ("GET", "/review/console/config"),
+)
+REVIEW_ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", "/review/me"),
+    ("GET", "/review/cases"),
+    ("GET", "/review/cases/{case_id}"),
+    ("POST", "/review/cases/{case_id}/claim"),
+    ("POST", "/review/cases/{case_id}/decision"),
+    ("GET", "/review/users"),
+    ("GET", "/review/users/{user_hash}"),
+    ("POST", "/review/users/{user_hash}/suspend"),
+    ("POST", "/review/users/{user_hash}/reinstate"),
+    ("POST", "/review/users/{user_hash}/clear-strikes"),
+    ("GET", "/review/stats/false-positives"),
+)
+REVIEWER_AUTH_LOCAL = "local"
+REVIEWER_AUTH_COGNITO = "cognito"
+# The local stack's reviewer (what a Cognito ID token's claims say deployed).
+LOCAL_REVIEWER_ID = "local-reviewer"
+
 # Keys the authorizer puts in the API Gateway authorizer context.
 AUTH_CONTEXT_TENANT_ID = "tenant_id"
 AUTH_CONTEXT_PROFILE = "profile"  # the tenant's screening profile
@@ -96,6 +124,12 @@ TENANTS_ID_INDEX_PK = "tenant_id"
 USERS_TABLE = TableShape(partition_key="user_hash", sort_key="sk", ttl_attribute="expires_at")
 USER_STATE_SK = "STATE"
 STRIKE_SK_PREFIX = "STRIKE#"
+# Reviewers list users by violations: a sparse index of the standing items of users who ever had a strike, all
+# under one partition value, sorted by their count of strikes not dismissed.
+USERS_VIOLATIONS_INDEX = "by-violations"
+USERS_VIOLATIONS_INDEX_PK = "violator"
+USERS_VIOLATIONS_INDEX_PK_VALUE = "user"
+USERS_VIOLATIONS_INDEX_SK = "violations"
 # Review cases: one item per (request id, source).
 CASES_TABLE = TableShape(partition_key="case_id")
 CASES_STATUS_INDEX = "by-status"

@@ -189,6 +189,28 @@ class UserStanding(BaseModel):
     suspended_by_reviewer: bool = False
 
 
+class UserActivity(BaseModel):
+    """One row of the reviewers' users listing: how often a user violated the policy, against how much they used."""
+
+    user_hash: str
+    tenant_id: str | None = None
+    status: UserStatus
+    suspended_by_reviewer: bool = False
+    # Strikes given and not dismissed, all time (expired ones included: this is history, not the ladder's count).
+    violations: int
+    requests: int
+    # violations / requests; None before any request was counted.
+    violation_rate: float | None
+    active_strikes: int
+    last_request_at: str | None = None
+    last_strike_at: str | None = None
+
+
+class UserActivityPage(BaseModel):
+    users: list[UserActivity]
+    cursor: str | None = None
+
+
 # ---------------------------------------------------------------- tenants
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,18 @@ class ReviewSettings(_Settings):
     priority_topic_arn: str = Field(validation_alias=c.ENV_REVIEW_PRIORITY_TOPIC_ARN)
 
 
+class ReviewerSettings(_Settings):
+    config: RuntimeConfig = Field(validation_alias=c.ENV_CONFIG)
+    cases_table: str = Field(validation_alias=c.ENV_CASES_TABLE)
+    users_table: str = Field(validation_alias=c.ENV_USERS_TABLE)
+    tenants_table: str = Field(validation_alias=c.ENV_TENANTS_TABLE)
+    audit_bucket: str = Field(validation_alias=c.ENV_AUDIT_BUCKET)
+    auth: Literal["cognito", "local"] = Field(default="cognito", validation_alias=c.ENV_REVIEWER_AUTH)
+    user_pool_id: str | None = Field(default=None, validation_alias=c.ENV_REVIEWER_POOL_ID)
+    client_id: str | None = Field(default=None, validation_alias=c.ENV_REVIEWER_CLIENT_ID)
+    aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
+
+
 class AuditDrainSettings(_Settings):
     audit_bucket: str = Field(validation_alias=c.ENV_AUDIT_BUCKET)
     audit_fallback_queue_url: str = Field(default="", validation_alias=c.ENV_AUDIT_FALLBACK_QUEUE_URL)
@@ -65,6 +78,11 @@ def authorizer_settings() -> AuthorizerSettings:
 @cache
 def review_settings() -> ReviewSettings:
     return ReviewSettings()
+
+
+@cache
+def reviewer_settings() -> ReviewerSettings:
+    return ReviewerSettings()
 
 
 @cache

@@ -89,6 +89,26 @@ def _create_table(dynamodb: Any, name: str, shape: c.TableShape, gsi: dict[str, 
         )
 
 
+def _users_gsi() -> dict[str, Any]:
+    """The reviewers' users-by-violations index (as in the CDK stack)."""
+    return {
+        "indexes": [
+            {
+                "IndexName": c.USERS_VIOLATIONS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": c.USERS_VIOLATIONS_INDEX_PK, "KeyType": "HASH"},
+                    {"AttributeName": c.USERS_VIOLATIONS_INDEX_SK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "attributes": [
+            {"AttributeName": c.USERS_VIOLATIONS_INDEX_PK, "AttributeType": "S"},
+            {"AttributeName": c.USERS_VIOLATIONS_INDEX_SK, "AttributeType": "N"},
+        ],
+    }
+
+
 def _cases_gsi() -> dict[str, Any]:
     """The status, tenant and user indexes, all sorted by priority then creation time, and the reviewer action log's
     index (as in the CDK stack)."""
@@ -179,7 +199,7 @@ def provision(
 
     _create_bucket(s3, c.LOCAL_AUDIT_BUCKET)
     _create_table(dynamodb, c.LOCAL_TENANTS_TABLE, c.TENANTS_TABLE, gsi=_tenants_gsi())
-    _create_table(dynamodb, c.LOCAL_USERS_TABLE, c.USERS_TABLE)
+    _create_table(dynamodb, c.LOCAL_USERS_TABLE, c.USERS_TABLE, gsi=_users_gsi())
     _create_table(dynamodb, c.LOCAL_CASES_TABLE, c.CASES_TABLE, gsi=_cases_gsi())
     _create_table(dynamodb, c.LOCAL_IDEMPOTENCY_TABLE, c.IDEMPOTENCY_TABLE)
     review_url, review_dlq_url = _create_queue_with_dlq(
@@ -258,6 +278,7 @@ def function_environment(
         c.ENV_REVIEW_PRIORITY_TOPIC_ARN: resources.review_priority_topic_arn,
         c.ENV_USER_HASH_SECRET_ARN: resources.user_hash_secret_arn,
         c.ENV_AUTHORIZER_CACHE_SECONDS: str(cache_seconds),
+        c.ENV_REVIEWER_AUTH: c.REVIEWER_AUTH_LOCAL,
         "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
         # No X-Ray daemon locally.

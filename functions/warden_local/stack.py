@@ -149,10 +149,15 @@ class LocalStack:
         authorizer = importlib.import_module("authorizer.handler")
         review = importlib.import_module("review.handler")
         audit_drain = importlib.import_module("audit_drain.handler")
+        reviewer = importlib.import_module("reviewer.handler")
 
-        self._api_server = serve(
-            LocalApiGateway(authorizer.lambda_handler, gateway.lambda_handler), HOST, self.settings.port
+        api = LocalApiGateway(
+            authorizer.lambda_handler,
+            gateway.lambda_handler,
+            reviewer=reviewer.lambda_handler,
+            reviewer_key=self.settings.reviewer_key,
         )
+        self._api_server = serve(api, HOST, self.settings.port)
         self._consumers = [
             QueueConsumer(
                 resources.review_queue_url, review.lambda_handler, "warden-review", self.aws_url, c.LOCAL_REGION
@@ -205,6 +210,8 @@ class LocalStack:
             f"  End-user token issuers:    {issuers or 'none'} (JWT tenants; {c.ENV_LOCAL_OIDC_ISSUER} adds one)",
             f"  Audit fallback queue:      {resources.audit_fallback_queue_url}",
             "  Review consumer:           running (SQS → review handler → review cases)",
+            f"  Reviewer console:          {self.api_url}/review/console   reviewer key: {c.ENV_LOCAL_REVIEWER_KEY}"
+            + (" (default)" if self.settings.reviewer_key == c.DEFAULT_LOCAL_REVIEWER_KEY else ""),
             "",
             "Try it:",
             f"  python -c \"import anthropic; c = anthropic.Anthropic(base_url='{self.api_url}', "

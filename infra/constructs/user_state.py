@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
-from warden.constants import TENANTS_ID_INDEX, TENANTS_ID_INDEX_PK, TENANTS_TABLE, USERS_TABLE
+from warden.constants import (
+    TENANTS_ID_INDEX,
+    TENANTS_ID_INDEX_PK,
+    TENANTS_TABLE,
+    USERS_TABLE,
+    USERS_VIOLATIONS_INDEX,
+    USERS_VIOLATIONS_INDEX_PK,
+    USERS_VIOLATIONS_INDEX_SK,
+)
 
 from infra.constructs._dynamodb import table_from_shape
 
@@ -29,4 +37,12 @@ class UserState(Construct):
         return table
 
     def _build_users_table(self) -> dynamodb.Table:
-        return table_from_shape(self, "UsersTable", USERS_TABLE)
+        table = table_from_shape(self, "UsersTable", USERS_TABLE)
+        # Reviewers' "users by violations" (sparse: only users who ever had a strike carry the partition key).
+        table.add_global_secondary_index(
+            index_name=USERS_VIOLATIONS_INDEX,
+            partition_key=dynamodb.Attribute(name=USERS_VIOLATIONS_INDEX_PK, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=USERS_VIOLATIONS_INDEX_SK, type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        return table

@@ -42,7 +42,7 @@ def _wait_for_case(stack: RunningStack, request_id: str, timeout: float = 15.0) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         item = dynamodb.get_item(
-            TableName=c.LOCAL_CASES_TABLE, Key={c.CASES_TABLE.partition_key: {"S": f"{request_id}#input"}}
+            TableName=c.LOCAL_CASES_TABLE, Key={c.CASES_TABLE.partition_key: {"S": f"{request_id}.input"}}
         ).get("Item")
         if item:
             return dict(item)

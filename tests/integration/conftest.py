@@ -113,6 +113,7 @@ def _clear_caches() -> None:
         settings.authorizer_settings,
         settings.review_settings,
         settings.audit_drain_settings,
+        settings.reviewer_settings,
         aws_clients.client,
         secret_cache.secret_string,
     ):
@@ -122,6 +123,7 @@ def _clear_caches() -> None:
         ("authorizer.handler", ("resolver", "verifier")),
         ("review.handler", ("cases", "notifier")),
         ("audit_drain.handler", ("store",)),
+        ("reviewer.handler", ("cases", "users", "action_log", "records", "tenants")),
     ):
         loaded = importlib.import_module(module)
         for name in names:

@@ -92,7 +92,7 @@ def test_review_item_opens_one_open_case(
     deliver(event)
 
     [case] = cases_for(dynamodb, aws, item["request_id"])
-    assert case[c.CASES_TABLE.partition_key]["S"] == f"{item['request_id']}#input"
+    assert case[c.CASES_TABLE.partition_key]["S"] == f"{item['request_id']}.input"
     assert case[c.CASES_STATUS_INDEX_PK]["S"] == "open"
     assert case["priority"]["N"] == str(item["priority"])
     assert case["s3_key"]["S"] == item["s3_key"]
@@ -247,7 +247,7 @@ def test_new_child_safety_case_is_published_once_despite_redelivery(
     [notice] = notices_for(sqs, topic_inbox, item["request_id"])
     assert set(notice) == {"case_id", "request_id", "tenant_id", "categories", "priority", "sla_due_at"}
     assert (notice["case_id"], notice["tenant_id"], notice["priority"]) == (
-        f"{item['request_id']}#input",
+        f"{item['request_id']}.input",
         item["tenant_id"],
         0,
     )

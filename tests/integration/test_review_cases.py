@@ -17,7 +17,7 @@ from tests.integration.conftest import AwsStack
 def case(tenant_id: str, user_hash: str, priority: int, created_at: str) -> ReviewCase:
     request_id = new_request_id()
     return ReviewCase(
-        case_id=f"{request_id}#input",
+        case_id=f"{request_id}.input",
         request_id=request_id,
         source="input",
         tenant_id=tenant_id,

@@ -60,7 +60,7 @@ def open_case(
 ) -> ReviewCase:
     request_id = request_id or new_request_id()
     case = ReviewCase(
-        case_id=f"{request_id}#input",
+        case_id=f"{request_id}.input",
         request_id=request_id,
         source="input",
         tenant_id=TENANT_ID,
@@ -129,7 +129,7 @@ def test_claiming_again_is_idempotent_and_an_unknown_case_is_not_found(
     assert again.claimed_by == "ana"
     assert len(log.list_by_case(case.case_id, case.user_hash)) == 1
     with pytest.raises(NotFoundError):
-        claim_case(cases, "wrq_unknown#input", "ana", NOW)
+        claim_case(cases, "wrq_unknown.input", "ana", NOW)
 
 
 # ---------------------------------------------------------------------------------------------- decisions
@@ -153,7 +153,7 @@ def test_confirming_a_flag_adds_exactly_one_strike(cases: DynamoCaseStore, users
     # Given a flagged request (served, no strike) reviewed on its prompt and on its answer
     user_hash, request_id = new_user(), new_request_id()
     prompt = open_case(cases, user_hash, Decision.FLAGGED, request_id=request_id)
-    answer = prompt.model_copy(update={"case_id": f"{request_id}#output", "source": ReviewSource.OUTPUT})
+    answer = prompt.model_copy(update={"case_id": f"{request_id}.output", "source": ReviewSource.OUTPUT})
     assert cases.create(answer)
 
     # When both are confirmed, and the first confirmation is retried

@@ -71,6 +71,7 @@ class FakeUserStore:
         self.strike_calls: list[tuple[str, str, str, list[Category]]] = []
         self.ladders_used: list[StrikeLadder] = []
         self.token_calls = 0
+        self.requests: dict[str, int] = {}
 
     def set_status(
         self, user_hash: str, status: UserStatus, until: int | None = None, warned_until: int | None = None
@@ -101,6 +102,13 @@ class FakeUserStore:
         return self._standing(user_hash, int(now.timestamp()), ladder or self.ladder)
 
     get_standing_detail = get_standing
+
+    def record_request(
+        self, user_hash: str, tenant_id: str, now: datetime, ladder: StrikeLadder | None = None
+    ) -> UserStanding:
+        standing = self.get_standing(user_hash, now, ladder)
+        self.requests[user_hash] = self.requests.get(user_hash, 0) + 1
+        return standing
 
     def add_strike(
         self,

@@ -81,7 +81,7 @@ def test_new_child_safety_case_publishes_references_only() -> None:
     assert opened.notified
     assert notifier.published == [
         PriorityCaseNotice(
-            case_id="wrq_01K2PQ8Z3M4N5P6Q7R8S9T0VWX#input",
+            case_id="wrq_01K2PQ8Z3M4N5P6Q7R8S9T0VWX.input",
             request_id="wrq_01K2PQ8Z3M4N5P6Q7R8S9T0VWX",
             tenant_id="acme",
             categories=[Category.CHILD_SAFETY],

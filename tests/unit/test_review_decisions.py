@@ -38,7 +38,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def case(status: CaseStatus = CaseStatus.OPEN, **fields: object) -> ReviewCase:
     return ReviewCase.model_validate(
         {
-            "case_id": "wrq_01K2PQ8Z3M4N5P6Q7R8S9T0VWX#input",
+            "case_id": "wrq_01K2PQ8Z3M4N5P6Q7R8S9T0VWX.input",
             "request_id": "wrq_01K2PQ8Z3M4N5P6Q7R8S9T0VWX",
             "source": ReviewSource.INPUT,
             "tenant_id": "acme",
@@ -133,8 +133,8 @@ def test_screening_names_the_screeners_whose_scores_reached_an_action() -> None:
 
 
 def test_log_entries_are_time_sortable_and_unique() -> None:
-    first = reviewer_action(ReviewerActionKind.CLAIM, "ana", NOW, "af2b" * 16, "c#input", None)
-    second = reviewer_action(ReviewerActionKind.CLAIM, "ana", NOW.replace(second=1), "af2b" * 16, "c#input", None)
+    first = reviewer_action(ReviewerActionKind.CLAIM, "ana", NOW, "af2b" * 16, "c.input", None)
+    second = reviewer_action(ReviewerActionKind.CLAIM, "ana", NOW.replace(second=1), "af2b" * 16, "c.input", None)
 
     assert first.action_id.startswith("wra_")
     assert first.action_id < second.action_id

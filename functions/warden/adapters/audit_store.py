@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import client
 from warden.constants import audit_record_key
-from warden.errors import StorageError
+from warden.errors import NotFoundError, StorageError
 from warden.models import AuditRecord
 
 logger = logging.getLogger(__name__)
@@ -101,3 +101,25 @@ class S3AuditStore:
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"audit record {record.request_id}: S3 and the fallback queue both failed") from error
         return key
+
+
+class S3RecordReader:
+    """Reads audit records back for reviewers (read-only: the reviewer function may only get records)."""
+
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    def read(self, key: str) -> dict[str, Any]:
+        try:
+            body = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if str(error.response.get("Error", {}).get("Code")) in ("NoSuchKey", "404"):
+                raise NotFoundError(f"no audit record {key}") from error
+            raise StorageError(f"audit record read failed: {type(error).__name__}") from error
+        except BotoCoreError as error:
+            raise StorageError(f"audit record read failed: {type(error).__name__}") from error
+        try:
+            record: dict[str, Any] = json.loads(body)
+        except ValueError as error:
+            raise StorageError(f"audit record {key} is not JSON") from error
+        return record

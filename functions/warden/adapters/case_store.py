@@ -3,15 +3,13 @@ decided with conditional writes that carry their reviewer action log entry in th
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import client, transact_once
+from warden.adapters.cursors import InvalidCursorError, decode_cursor, encode_cursor
 from warden.adapters.reviewer_log import action_put
 from warden.constants import (
     CASES_INDEXES,
@@ -33,10 +31,6 @@ MAX_PAGE_SIZE = 100
 _FALSE_POSITIVE_PREFIX = "fp#"
 # Optional string attributes a reviewer's actions add to a case.
 _REVIEW_FIELDS = ("claimed_by", "claimed_at", "review_decision", "decided_by", "decided_at", "note")
-
-
-class InvalidCursorError(ValueError):
-    """A pagination cursor this store did not hand out (or one for another listing)."""
 
 
 def _item(case: ReviewCase) -> dict[str, Any]:
@@ -90,28 +84,6 @@ def _case(item: dict[str, Any]) -> ReviewCase:
 
 def _cursor_keys(index: str) -> set[str]:
     return {CASES_TABLE.partition_key, CASES_INDEXES[index], CASES_STATUS_INDEX_SK}
-
-
-def encode_cursor(index: str, last_key: dict[str, Any]) -> str:
-    """The query's LastEvaluatedKey as an opaque url-safe token (it names the listing it belongs to)."""
-    plain = {name: value["S"] for name, value in last_key.items()}
-    return base64.urlsafe_b64encode(json.dumps({"i": index, "k": plain}, sort_keys=True).encode()).decode()
-
-
-def decode_cursor(index: str, cursor: str) -> dict[str, Any]:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
-        raise InvalidCursorError("the cursor is not one this listing handed out") from error
-    keys = decoded.get("k") if isinstance(decoded, dict) else None
-    if (
-        not isinstance(keys, dict)
-        or decoded.get("i") != index
-        or set(keys) != _cursor_keys(index)
-        or not all(isinstance(value, str) for value in keys.values())
-    ):
-        raise InvalidCursorError("the cursor is not one this listing handed out")
-    return {name: {"S": value} for name, value in keys.items()}
 
 
 def _error_code(error: ClientError) -> str:
@@ -300,7 +272,7 @@ class DynamoCaseStore:
             "Limit": limit,
         }
         if cursor is not None:
-            start = decode_cursor(index, cursor)
+            start = decode_cursor(index, cursor, _cursor_keys(index))
             if start[CASES_INDEXES[index]]["S"] != key:
                 raise InvalidCursorError("the cursor belongs to another listing")
             query["ExclusiveStartKey"] = start

@@ -26,13 +26,31 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters.aws import client, transact_once
+from warden.adapters.cursors import decode_cursor, encode_cursor
 from warden.adapters.reviewer_log import action_put
 from warden.config import StrikeLadderConfig, ThrottleConfig
-from warden.constants import STRIKE_SK_PREFIX, USER_STATE_SK, USERS_TABLE
+from warden.constants import (
+    STRIKE_SK_PREFIX,
+    USER_STATE_SK,
+    USERS_TABLE,
+    USERS_VIOLATIONS_INDEX,
+    USERS_VIOLATIONS_INDEX_PK,
+    USERS_VIOLATIONS_INDEX_PK_VALUE,
+    USERS_VIOLATIONS_INDEX_SK,
+)
 from warden.domain.strikes import StrikeLadder, effective_status, warning_text
 from warden.domain.throttle import RateDecision, take_token
 from warden.errors import NotFoundError, StorageError
-from warden.models import STATUS_RANK, RateBucket, ReviewerAction, Strike, UserStanding, UserStatus
+from warden.models import (
+    STATUS_RANK,
+    RateBucket,
+    ReviewerAction,
+    Strike,
+    UserActivity,
+    UserActivityPage,
+    UserStanding,
+    UserStatus,
+)
 from warden.taxonomy import Category
 
 _PK = USERS_TABLE.partition_key
@@ -44,6 +62,10 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 MANUAL_SUSPENSION = ("manual_suspended_at", "manual_suspended_by", "manual_suspension_reason")
 # DynamoDB allows 100 items per transaction: the log entry and the standing item leave room for this many strikes.
 STRIKES_PER_TRANSACTION = 98
+# Clearing strikes re-reads and retries when a strike is dismissed or expires between its read and its write.
+CLEARING_ATTEMPTS = 3
+MAX_PAGE_SIZE = 100
+_VIOLATIONS_CURSOR_KEYS = {_PK, _SK, USERS_VIOLATIONS_INDEX_PK, USERS_VIOLATIONS_INDEX_SK}
 
 
 def _epoch(moment: datetime) -> int:
@@ -144,13 +166,82 @@ class DynamoUserStore:
         return [_strike_from_item(item) for item in items]
 
     def get_standing(self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None) -> UserStanding:
-        """One consistent GetItem on the hot path; the strike list itself is not read here."""
-        ladder = ladder or self.ladder
-        epoch = _epoch(now)
+        """One consistent GetItem; the strike list itself is not read here."""
         try:
             state = self._state_item(user_hash)
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
+        return self._summary(user_hash, state, _epoch(now), ladder or self.ladder)
+
+    def activity(self, user_hash: str, now: datetime) -> UserActivity:
+        """The user's listing row (counts, status, last activity)."""
+        try:
+            state = self._state_item(user_hash)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"users table read failed: {type(error).__name__}") from error
+        return self._activity(user_hash, state, _epoch(now))
+
+    def list_by_violations(self, now: datetime, limit: int = 50, cursor: str | None = None) -> UserActivityPage:
+        """Users who ever had a strike, most violations (strikes not dismissed) first."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": USERS_VIOLATIONS_INDEX,
+            "KeyConditionExpression": "#k = :k",
+            "ExpressionAttributeNames": {"#k": USERS_VIOLATIONS_INDEX_PK},
+            "ExpressionAttributeValues": {":k": {"S": USERS_VIOLATIONS_INDEX_PK_VALUE}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor is not None:
+            query["ExclusiveStartKey"] = decode_cursor(USERS_VIOLATIONS_INDEX, cursor, _VIOLATIONS_CURSOR_KEYS)
+        try:
+            response = client("dynamodb").query(**query)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"users query failed: {type(error).__name__}") from error
+        last_key = response.get("LastEvaluatedKey")
+        epoch = _epoch(now)
+        return UserActivityPage(
+            users=[self._activity(item[_PK]["S"], item, epoch) for item in response.get("Items", [])],
+            cursor=encode_cursor(USERS_VIOLATIONS_INDEX, last_key) if last_key else None,
+        )
+
+    def _activity(self, user_hash: str, state: dict[str, Any] | None, epoch: int) -> UserActivity:
+        standing = self._summary(user_hash, state, epoch, self._stored_ladder(state))
+        violations = max(_number(state, USERS_VIOLATIONS_INDEX_SK) or 0, 0)
+        requests = _number(state, "requests_total") or 0
+        return UserActivity(
+            user_hash=user_hash,
+            tenant_id=(state or {}).get("tenant_id", {}).get("S"),
+            status=standing.status,
+            suspended_by_reviewer=standing.suspended_by_reviewer,
+            violations=violations,
+            requests=requests,
+            violation_rate=round(violations / requests, 4) if requests else None,
+            active_strikes=standing.active_strikes,
+            last_request_at=(state or {}).get("last_request_at", {}).get("S"),
+            last_strike_at=(state or {}).get("last_strike_at", {}).get("S"),
+        )
+
+    def record_request(
+        self, user_hash: str, tenant_id: str, now: datetime, ladder: StrikeLadder | None = None
+    ) -> UserStanding:
+        """The gateway's one call per request: count it (reviewers' violation rate, last activity) and return the
+        standing, in one UpdateItem that returns the item (no separate read)."""
+        try:
+            state = client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key=self._key(user_hash),
+                UpdateExpression="ADD requests_total :one SET last_request_at = :at, tenant_id = :t",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":at": {"S": _iso(now)}, ":t": {"S": tenant_id}},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"users table write failed: {type(error).__name__}") from error
+        return self._summary(user_hash, state, _epoch(now), ladder or self.ladder)
+
+    def _summary(self, user_hash: str, state: dict[str, Any] | None, epoch: int, ladder: StrikeLadder) -> UserStanding:
         standing = self._standing(user_hash, state, [], epoch, ladder)
         count = _number(state, "active_strikes") or 0
         if standing.status is UserStatus.ACTIVE and state and "status_until" in state:
@@ -200,8 +291,14 @@ class DynamoUserStore:
             "Update": {
                 "TableName": self.table_name,
                 "Key": self._key(user_hash),
-                "UpdateExpression": "ADD strikes_total :one, version :one SET tenant_id = :t, last_strike_at = :at",
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"S": tenant_id}, ":at": {"S": at}},
+                "UpdateExpression": "ADD strikes_total :one, version :one, violations :one "
+                "SET tenant_id = :t, last_strike_at = :at, violator = :violator",
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":t": {"S": tenant_id},
+                    ":at": {"S": at},
+                    ":violator": {"S": USERS_VIOLATIONS_INDEX_PK_VALUE},
+                },
             }
         }
         # A cancelled transaction means this request's strike already exists (a retry): just re-evaluate.
@@ -227,8 +324,9 @@ class DynamoUserStore:
             "Update": {
                 "TableName": self.table_name,
                 "Key": self._key(user_hash),
-                "UpdateExpression": "ADD version :one",
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                # The strike stops counting as a violation: exactly once, by the dismissal's condition.
+                "UpdateExpression": "ADD version :one, violations :minus",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":minus": {"N": "-1"}},
             }
         }
         if not transact_once("strike dismissal", [dismissal, counters]):
@@ -248,6 +346,9 @@ class DynamoUserStore:
             state = self._state_item(user_hash)
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
+        return self._stored_ladder(state)
+
+    def _stored_ladder(self, state: dict[str, Any] | None) -> StrikeLadder:
         if state and "ladder" in state:
             return StrikeLadder(StrikeLadderConfig.model_validate_json(state["ladder"]["S"]))
         return self.ladder
@@ -284,39 +385,42 @@ class DynamoUserStore:
         A strike given after the read is a new violation and stands.
         """
         epoch = _epoch(now)
-        try:
-            pending = [strike for strike in self._strikes(user_hash, epoch) if not strike.dismissed]
-        except (ClientError, BotoCoreError) as error:
-            raise StorageError(f"users table read failed: {type(error).__name__}") from error
-        lift = " REMOVE " + ", ".join(MANUAL_SUSPENSION) if lift_suspension else ""
-        first = [
-            self._action_put(action),
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": self._key(user_hash),
-                    "UpdateExpression": "ADD version :one" + lift,
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+        logged = False
+        for _ in range(CLEARING_ATTEMPTS):
+            try:
+                pending = [strike for strike in self._strikes(user_hash, epoch) if not strike.dismissed]
+            except (ClientError, BotoCoreError) as error:
+                raise StorageError(f"users table read failed: {type(error).__name__}") from error
+            batches = [
+                pending[i : i + STRIKES_PER_TRANSACTION] for i in range(0, len(pending), STRIKES_PER_TRANSACTION)
+            ]
+            for batch in batches or ([] if logged else [[]]):
+                lift = " REMOVE " + ", ".join(MANUAL_SUSPENSION) if lift_suspension and not logged else ""
+                standing_update = {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": self._key(user_hash),
+                        "UpdateExpression": "ADD version :one, violations :minus" + lift,
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":minus": {"N": str(-len(batch))}},
+                    }
                 }
-            },
-        ]
-        batches = [pending[i : i + STRIKES_PER_TRANSACTION] for i in range(0, len(pending), STRIKES_PER_TRANSACTION)]
-        for index, batch in enumerate(batches or [[]]):
-            dismissals = [self._clearing(user_hash, strike.request_id, action) for strike in batch]
-            if not transact_once("strike clearing", (first if index == 0 else first[1:]) + dismissals):
-                raise StorageError("strike clearing not written: a strike expired meanwhile or the entry exists")
-        return self._evaluate(user_hash, epoch, self._last_ladder(user_hash))
+                items = ([] if logged else [self._action_put(action)]) + [standing_update]
+                items += [self._clearing(user_hash, strike.request_id, action) for strike in batch]
+                if not transact_once("strike clearing", items):
+                    break  # a strike was dismissed or expired meanwhile: read again
+                logged = True
+            else:
+                return self._evaluate(user_hash, epoch, self._last_ladder(user_hash))
+        raise StorageError("strike clearing not written: the strikes kept changing meanwhile")
 
     def _clearing(self, user_hash: str, request_id: str, action: ReviewerAction) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": self._key(user_hash, f"{STRIKE_SK_PREFIX}{request_id}"),
-                # A strike dismissed meanwhile keeps its own dismissal.
-                "UpdateExpression": "SET dismissed_at = if_not_exists(dismissed_at, :at), "
-                "dismissed_by = if_not_exists(dismissed_by, :by), "
-                "dismissal_reason = if_not_exists(dismissal_reason, :why)",
-                "ConditionExpression": f"attribute_exists({_SK})",
+                # Not dismissed meanwhile: each dismissal takes a strike off the violations count exactly once.
+                "UpdateExpression": "SET dismissed_at = :at, dismissed_by = :by, dismissal_reason = :why",
+                "ConditionExpression": f"attribute_exists({_SK}) AND attribute_not_exists(dismissed_at)",
                 "ExpressionAttributeValues": {
                     ":at": {"S": action.at},
                     ":by": {"S": action.reviewer},

@@ -271,7 +271,7 @@ def serve_messages(
     policy = resolve_profile(deps.config.screening, tenant.profile)
 
     try:
-        standing = deps.users.get_standing(user_hash, flow.received, flow.ladder)
+        standing = deps.users.record_request(user_hash, tenant_id, flow.received, flow.ladder)
     except StorageError as error:
         raise DependencyUnavailableError("user state is unavailable; retry later", headers=base_headers) from error
 

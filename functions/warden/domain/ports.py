@@ -29,7 +29,13 @@ class ClaudeClient(Protocol):
 
 class UserStore(Protocol):
     def get_standing(self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None) -> UserStanding:
-        """The stored standing (one read on the hot path); `ladder` is the tenant's, else the deployment's."""
+        """The stored standing (one read); `ladder` is the tenant's, else the deployment's."""
+        ...
+
+    def record_request(
+        self, user_hash: str, tenant_id: str, now: datetime, ladder: StrikeLadder | None = None
+    ) -> UserStanding:
+        """Count one request of the user and return their standing (the one call on the hot path)."""
         ...
 
     def add_strike(

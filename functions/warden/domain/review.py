@@ -31,7 +31,7 @@ def review_priority(categories: Sequence[Category], decision: Decision) -> int:
 
 def case_id_for(request_id: str, source: str) -> str:
     """One case per (request, source): the idempotency key of case creation."""
-    return f"{request_id}#{source}"
+    return f"{request_id}.{source}"
 
 
 def timestamp(at: datetime) -> str:
