@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import cold_import, enforcement, fast_tier, gateway_overhead, moderator_tokens
+from benchmarks import cold_import, enforcement, fast_tier, gateway_overhead, moderator_tokens, review_visibility
 
 
 def main() -> int:
@@ -16,6 +16,7 @@ def main() -> int:
         "cold_import": cold_import.run(),
         "fast_tier": fast_tier.run(),
         "moderator_tokens": moderator_tokens.run(),
+        "review_visibility": review_visibility.run(),
     }
     Path(".bench").mkdir(exist_ok=True)
     Path(".bench/results.json").write_text(json.dumps(results, indent=2))

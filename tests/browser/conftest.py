@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.e2e.conftest import RunningStack, start_stack, stop_stack
+# The e2e suite's local stack (`make run` offline, fast tier only), one per test module.
+from tests.e2e.conftest import standin_stack  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless Debian chromium as root in a sandboxed CI machine, with nothing that reaches outside this machine.
@@ -42,14 +43,6 @@ def browser(chromium: Path) -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
-
-
-@pytest.fixture(scope="module")
-def console_stack() -> Iterator[RunningStack]:
-    """`make run` with no ANTHROPIC_API_KEY (fast tier only), holding no case but the test's own."""
-    stack = start_stack()
-    yield stack
-    stop_stack(stack)
 
 
 @pytest.fixture(scope="session")
