@@ -27,6 +27,12 @@ def _watch_for_trouble(page: Page) -> list[str]:
     return trouble
 
 
+def _sign_in(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_label("Reviewer key").fill(REVIEWER_KEY)
+    page.get_by_test_id("signin-submit").click()
+
+
 def test_reviewer_dismisses_a_blocked_case_and_the_users_strike_is_lifted(
     standin_stack: RunningStack, browser: Browser, artifacts: Path
 ) -> None:
@@ -42,9 +48,13 @@ def test_reviewer_dismisses_a_blocked_case_and_the_users_strike_is_lifted(
     trouble = _watch_for_trouble(page)
 
     # When the reviewer signs in with the local key, the queue shows the case
-    page.goto(f"{standin_stack.api_url}/review/console")
-    page.get_by_label("Reviewer key").fill(REVIEWER_KEY)
+    console_url = f"{standin_stack.api_url}/review/console"
+    page.goto(console_url)
+    page.get_by_label("Reviewer key").fill("not-the-reviewer-key")
     page.get_by_test_id("signin-submit").click()
+    expect(page.get_by_test_id("error-message")).to_contain_text("(401 authentication_error)")
+    _sign_in(page, console_url)
+    expect(page.get_by_test_id("error-message")).to_be_empty()
     row = page.locator(f'[data-testid="queue-row"][data-case-id="{case_id}"]')
     expect(row).to_be_visible()
     expect(row.get_by_test_id("category")).to_have_text([BLOCKED_CATEGORY])
@@ -82,11 +92,22 @@ def test_reviewer_dismisses_a_blocked_case_and_the_users_strike_is_lifted(
     expect(page.locator("#decision-note-error")).to_have_text("Note is required.")
 
     # and with a note, the case is decided and the user's standing comes back with it
+    stale = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in(stale, f"{console_url}#/cases/{case_id}")
+    expect(stale.get_by_test_id("case-status")).to_have_text("claimed")
     page.get_by_label("Note (required)").fill("A chemistry teacher's question, not a threat.")
     page.get_by_test_id("decision-dismiss").click()
     expect(page.get_by_test_id("status-message")).to_contain_text(f"Dismissed {case_id}")
     expect(page.get_by_test_id("case-outcome")).to_have_text("dismiss")
     expect(page.get_by_test_id("actions-table")).to_contain_text("A chemistry teacher's question, not a threat.")
+
+    # A second tab still showing the case gets the API's refusal, said plainly
+    stale.get_by_label("Note (required)").fill("Confirming from a stale tab.")
+    stale.get_by_test_id("decision-confirm").click()
+    expect(stale.get_by_test_id("error-message")).to_have_text(
+        f"case {case_id} is already decided (dismiss) (409 conflict_error)"
+    )
+    stale.close()
 
     # Then the user's page shows the strike lifted: 0 active strikes, status back to active
     page.get_by_test_id("case-user-link").click()
