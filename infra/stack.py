@@ -15,6 +15,7 @@ from infra.constructs.end_user_identity import EndUserIdentity
 from infra.constructs.functions import AUDIT_DRAIN, REVIEW, WardenFunctions, queue_visibility_timeout
 from infra.constructs.guardrail import ScreeningGuardrail
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.review_api import ReviewApi, ReviewerPool
 from infra.constructs.review_pipeline import ReviewPipeline
 from infra.constructs.secrets import PUT_ANTHROPIC_KEY_COMMAND, Secrets
 from infra.constructs.user_state import UserState
@@ -38,6 +39,7 @@ class WardenStack(Stack):
         )
         self.secrets = Secrets(self, "Secrets")
         self.identity = EndUserIdentity(self, "EndUserIdentity", config=config.identity)
+        self.reviewer_pool = ReviewerPool(self, "ReviewerPool")
         self.functions = WardenFunctions(
             self,
             "Functions",
@@ -47,6 +49,7 @@ class WardenStack(Stack):
             review=self.review,
             secrets=self.secrets,
             identity=self.identity,
+            reviewer_pool=self.reviewer_pool,
         )
         self.guardrail: ScreeningGuardrail | None = None
         if config.guardrails.enabled:
@@ -58,6 +61,9 @@ class WardenStack(Stack):
             gateway=self.functions.gateway.function,
             authorizer=self.functions.authorizer.function,
             usage_plan=config.usage_plan,
+        )
+        self.review_api = ReviewApi(
+            self, "ReviewApi", reviewer=self.functions.reviewer.function, pool=self.reviewer_pool
         )
         self.monitoring = Monitoring(
             self,
@@ -88,6 +94,16 @@ class WardenStack(Stack):
             constants.OUTPUT_ANTHROPIC_SECRET_ARN: (
                 self.secrets.anthropic_api_key_secret.secret_arn,
                 f"Anthropic API key secret (placeholder until set): {PUT_ANTHROPIC_KEY_COMMAND}",
+            ),
+            constants.OUTPUT_REVIEW_API_URL: (self.review_api.url, "Reviewer API (reviewer pool ID tokens only)"),
+            constants.OUTPUT_REVIEW_CONSOLE_URL: (self.review_api.console_url, "Reviewer console"),
+            constants.OUTPUT_REVIEWER_POOL_ID: (
+                self.reviewer_pool.user_pool.user_pool_id,
+                "Reviewers' Cognito pool: add reviewers and put them in the 'reviewers' group",
+            ),
+            constants.OUTPUT_REVIEWER_CLIENT_ID: (
+                self.reviewer_pool.app_client.user_pool_client_id,
+                "The reviewer console's app client",
             ),
             constants.OUTPUT_ALARM_TOPIC_ARN: (
                 self.monitoring.alarm_topic.topic_arn,

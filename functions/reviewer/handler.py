@@ -118,7 +118,7 @@ def get_console() -> Response[str]:
         body=console_page(),
         headers={
             "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-            "connect-src 'self' https://cognito-idp.*.amazonaws.com; img-src 'self' data:; base-uri 'none'; "
+            "connect-src 'self' https://*.amazonaws.com; img-src 'self' data:; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'",
             "x-content-type-options": "nosniff",
             "referrer-policy": "no-referrer",

@@ -15,6 +15,7 @@ from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 from warden.config import COGNITO_ISSUER_NAME, CognitoConfig, CognitoMfa, IdentityConfig, SigningAlgorithm
 
+from infra.constructs._cognito import strong_password_policy
 from infra.nag import acknowledge
 
 JWKS_PATH = "/.well-known/jwks.json"
@@ -84,14 +85,7 @@ class EndUserIdentity(Construct):
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            password_policy=cognito.PasswordPolicy(
-                min_length=12,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_digits=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(3),
-            ),
+            password_policy=strong_password_policy(min_length=12),
             mfa=_MFA[config.mfa],
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True)
             if config.mfa is not CognitoMfa.OFF

@@ -9,6 +9,8 @@
 | review      | review queue (consume), review cases table (rw), idempotency table (rw), priority topic     |
 |             | (sns:Publish, and its KMS key to encrypt)                                                   |
 | audit_drain | audit fallback queue (consume), audit records (put)                                         |
+| reviewer    | review cases table (rw: decisions and their log), users table (rw: strikes, suspensions),   |
+|             | tenants table (Query on the tenant-id index: a tenant's ladder), audit records (get)        |
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from warden.config import Provider, WardenConfig
 from infra.bundling import function_code
 from infra.constructs.audit_storage import AuditStorage
 from infra.constructs.end_user_identity import EndUserIdentity
+from infra.constructs.review_api import ReviewerPool
 from infra.constructs.review_pipeline import ReviewPipeline
 from infra.constructs.secrets import Secrets
 from infra.constructs.user_state import UserState
@@ -42,6 +45,14 @@ SQS_BATCH_SIZE = 10
 # AWS guidance for SQS event sources: visibility timeout of at least six times the function timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
 AUDIT_RECORDS_PATTERN = f"{constants.AUDIT_RECORDS_PREFIX}*"
+# Standing read and request count, strike transactions (Put/Update with conditions), a user's strikes (Query).
+GATEWAY_USERS_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+)
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 # Bedrock ids that start with a model provider are foundation models; any other prefix ("global.", "us.",
 # "eu.", "apac.", ...) names a system cross-Region inference profile.
@@ -97,6 +108,13 @@ REVIEW = FunctionSpec(
     description="Warden review consumer: review items to review cases",
     memory_mb=512,
     timeout=Duration.seconds(30),
+)
+REVIEWER = FunctionSpec(
+    package="reviewer",
+    construct_id="Reviewer",
+    description="Warden reviewer API and console",
+    memory_mb=512,
+    timeout=Duration.seconds(15),
 )
 AUDIT_DRAIN = FunctionSpec(
     package="audit_drain",
@@ -223,6 +241,7 @@ class WardenFunctions(Construct):
         review: ReviewPipeline,
         secrets: Secrets,
         identity: EndUserIdentity,
+        reviewer_pool: ReviewerPool,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -230,6 +249,7 @@ class WardenFunctions(Construct):
         self.authorizer = self._build_authorizer(user_state, identity)
         self.review = self._build_review(review)
         self.audit_drain = self._build_audit_drain(audit)
+        self.reviewer = self._build_reviewer(audit, user_state, review, reviewer_pool)
 
     def _build_gateway(
         self, audit: AuditStorage, user_state: UserState, review: ReviewPipeline, secrets: Secrets
@@ -244,7 +264,10 @@ class WardenFunctions(Construct):
         if self._config.provider is Provider.ANTHROPIC:
             environment[constants.ENV_ANTHROPIC_SECRET_ARN] = secrets.anthropic_api_key_secret.secret_arn
         gateway = WardenFunction(self, GATEWAY, config=self._config, environment=environment)
-        user_state.users_table.grant_read_write_data(gateway.role)
+        # The user's items only, by key (standing, strikes, token bucket): not the reviewers' index.
+        gateway.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(GATEWAY_USERS_TABLE_ACTIONS), resources=[user_state.users_table.table_arn])
+        )
         gateway.grant_put_audit_records(audit.bucket)
         review.queue.grant_send_messages(gateway.role)
         audit.fallback_queue.grant_send_messages(gateway.role)
@@ -326,6 +349,53 @@ class WardenFunctions(Construct):
             "indexes list cases); no other table is reachable.",
         )
         return function
+
+    def _build_reviewer(
+        self, audit: AuditStorage, user_state: UserState, review: ReviewPipeline, pool: ReviewerPool
+    ) -> WardenFunction:
+        reviewer = WardenFunction(
+            self,
+            REVIEWER,
+            config=self._config,
+            environment={
+                constants.ENV_CASES_TABLE: review.cases_table.table_name,
+                constants.ENV_USERS_TABLE: user_state.users_table.table_name,
+                constants.ENV_TENANTS_TABLE: user_state.tenants_table.table_name,
+                constants.ENV_AUDIT_BUCKET: audit.bucket.bucket_name,
+                constants.ENV_REVIEWER_AUTH: constants.REVIEWER_AUTH_COGNITO,
+                constants.ENV_REVIEWER_POOL_ID: pool.user_pool.user_pool_id,
+                constants.ENV_REVIEWER_CLIENT_ID: pool.app_client.user_pool_client_id,
+            },
+        )
+        review.cases_table.grant_read_write_data(reviewer.role)
+        user_state.users_table.grant_read_write_data(reviewer.role)
+        # A tenant's own strike ladder, found by tenant id: Query on that one index, nothing else of the table.
+        reviewer.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[f"{user_state.tenants_table.table_arn}/index/{constants.TENANTS_ID_INDEX}"],
+            )
+        )
+        # Read back audit records (prompt, completion, verdicts) for a case; nothing is written to the bucket.
+        audit.bucket.grant_read(reviewer.role, AUDIT_RECORDS_PATTERN)
+        acknowledge(
+            reviewer,
+            wildcard_resource(f"{arn_of(audit.bucket)}/{AUDIT_RECORDS_PATTERN}"),
+            "A case names its audit record by a key only known at run time; reads are limited to records/.",
+        )
+        for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
+            acknowledge(
+                reviewer,
+                wildcard_action(action),
+                "Generated by grant_read on the KMS-encrypted audit bucket (records/ prefix and its one key).",
+            )
+        for table in (review.cases_table, user_state.users_table):
+            acknowledge(
+                reviewer,
+                wildcard_resource(f"{arn_of(table)}/index/*"),
+                "Generated by grant_read_write_data: the case listings and the users-by-violations index.",
+            )
+        return reviewer
 
     def _build_audit_drain(self, audit: AuditStorage) -> WardenFunction:
         drain = WardenFunction(

@@ -68,6 +68,16 @@ def policy_statements(resources: Mapping[str, Any], role_logical_id: str) -> lis
     return statements
 
 
+def methods_by_route(resources: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """API Gateway methods keyed by (HTTP method, last path part)."""
+    path_parts = {
+        logical_id: resource["Properties"]["PathPart"]
+        for logical_id, resource in resources_of_type(resources, "AWS::ApiGateway::Resource").items()
+    }
+    methods = [m["Properties"] for m in resources_of_type(resources, "AWS::ApiGateway::Method").values()]
+    return {(method["HttpMethod"], path_parts[method["ResourceId"]["Ref"]]): method for method in methods}
+
+
 def actions_of(statements: list[dict[str, Any]]) -> set[str]:
     actions: set[str] = set()
     for statement in statements:

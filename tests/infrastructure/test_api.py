@@ -11,19 +11,22 @@ from warden.api_errors import GATEWAY_RESPONSES
 from warden.constants import AUTH_CONTEXT_TENANT_ID, HEADER_REQUEST_ID, TENANT_ROUTES
 
 from infra.constructs.api import STAGE_NAME
-from tests.infrastructure.synth import SynthesizedStack, resources_of_type
+from tests.infrastructure.synth import SynthesizedStack, methods_by_route, resources_of_type
 
 ROUTES = {(method, path.rsplit("/", 1)[-1]) for method, path in TENANT_ROUTES}
 
 
-def _methods(resources: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Methods keyed by (HTTP method, last path part)."""
-    path_parts = {
-        logical_id: resource["Properties"]["PathPart"]
-        for logical_id, resource in resources_of_type(resources, "AWS::ApiGateway::Resource").items()
+@pytest.fixture(scope="module")
+def tenant_api(synthesized: SynthesizedStack, resources: dict[str, Any]) -> dict[str, Any]:
+    """The template's resources, with only the tenant API's among the API Gateway ones (the reviewer API has its own:
+    tests/infrastructure/test_review_api.py)."""
+    api_id = synthesized.logical_id(synthesized.stack.api.rest_api)
+    return {
+        logical_id: resource
+        for logical_id, resource in resources.items()
+        if not resource["Type"].startswith("AWS::ApiGateway::")
+        or resource["Properties"].get("RestApiId", {"Ref": api_id}) == {"Ref": api_id}
     }
-    methods = [m["Properties"] for m in resources_of_type(resources, "AWS::ApiGateway::Method").values()]
-    return {(method["HttpMethod"], path_parts[method["ResourceId"]["Ref"]]): method for method in methods}
 
 
 def test_api_is_regional_and_takes_usage_keys_from_the_authorizer(template: Template) -> None:
@@ -33,23 +36,23 @@ def test_api_is_regional_and_takes_usage_keys_from_the_authorizer(template: Temp
     )
 
 
-def test_routes_are_exactly_the_tenant_endpoints(resources: dict[str, Any]) -> None:
+def test_routes_are_exactly_the_tenant_endpoints(tenant_api: dict[str, Any]) -> None:
     path_parts = sorted(
-        r["Properties"]["PathPart"] for r in resources_of_type(resources, "AWS::ApiGateway::Resource").values()
+        r["Properties"]["PathPart"] for r in resources_of_type(tenant_api, "AWS::ApiGateway::Resource").values()
     )
 
     assert path_parts == sorted(["v1", "messages", "users", "{user_id}", "policy-acceptance"])
-    assert set(_methods(resources)) == ROUTES
+    assert set(methods_by_route(tenant_api)) == ROUTES
 
 
 def test_every_method_needs_the_authorizer_an_api_key_and_validation(
-    synthesized: SynthesizedStack, resources: dict[str, Any]
+    synthesized: SynthesizedStack, tenant_api: dict[str, Any]
 ) -> None:
     authorizer_id = synthesized.logical_id(synthesized.stack.api.authorizer)
     gateway_arn = {"Fn::GetAtt": [synthesized.logical_id(synthesized.stack.functions.gateway.function), "Arn"]}
-    validators = resources_of_type(resources, "AWS::ApiGateway::RequestValidator")
+    validators = resources_of_type(tenant_api, "AWS::ApiGateway::RequestValidator")
 
-    for route, method in _methods(resources).items():
+    for route, method in methods_by_route(tenant_api).items():
         assert method["AuthorizationType"] == "CUSTOM", route
         assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
         assert method["ApiKeyRequired"] is True, route
@@ -60,8 +63,8 @@ def test_every_method_needs_the_authorizer_an_api_key_and_validation(
     assert [v["Properties"]["ValidateRequestParameters"] for v in validators.values()] == [True]
 
 
-def test_authorizer_is_uncached_without_required_identity_sources(template: Template) -> None:
-    authorizers = template.find_resources("AWS::ApiGateway::Authorizer")
+def test_authorizer_is_uncached_without_required_identity_sources(tenant_api: dict[str, Any]) -> None:
+    authorizers = resources_of_type(tenant_api, "AWS::ApiGateway::Authorizer")
 
     assert len(authorizers) == 1
     properties = next(iter(authorizers.values()))["Properties"]
@@ -70,11 +73,11 @@ def test_authorizer_is_uncached_without_required_identity_sources(template: Temp
     assert "IdentitySource" not in properties
 
 
-def test_messages_body_must_name_model_max_tokens_and_messages(resources: dict[str, Any]) -> None:
-    messages = _methods(resources)[("POST", "messages")]
+def test_messages_body_must_name_model_max_tokens_and_messages(tenant_api: dict[str, Any]) -> None:
+    messages = methods_by_route(tenant_api)[("POST", "messages")]
     model_id = messages["RequestModels"]["application/json"]["Ref"]
 
-    schema = resources[model_id]["Properties"]["Schema"]
+    schema = tenant_api[model_id]["Properties"]["Schema"]
 
     assert sorted(schema["required"]) == ["max_tokens", "messages", "model"]
     assert schema["properties"] == {
@@ -84,29 +87,31 @@ def test_messages_body_must_name_model_max_tokens_and_messages(resources: dict[s
     }
 
 
-def test_user_routes_require_the_user_id_path_parameter(resources: dict[str, Any]) -> None:
-    methods = _methods(resources)
+def test_user_routes_require_the_user_id_path_parameter(tenant_api: dict[str, Any]) -> None:
+    methods = methods_by_route(tenant_api)
 
     for route in (("GET", "{user_id}"), ("POST", "policy-acceptance")):
         assert methods[route]["RequestParameters"] == {"method.request.path.user_id": True}
 
 
-def test_policy_acceptance_body_must_name_the_version(resources: dict[str, Any]) -> None:
-    acceptance = _methods(resources)[("POST", "policy-acceptance")]
+def test_policy_acceptance_body_must_name_the_version(tenant_api: dict[str, Any]) -> None:
+    acceptance = methods_by_route(tenant_api)[("POST", "policy-acceptance")]
     model_id = acceptance["RequestModels"]["application/json"]["Ref"]
 
-    schema = resources[model_id]["Properties"]["Schema"]
+    schema = tenant_api[model_id]["Properties"]["Schema"]
 
     assert schema["required"] == ["version"]
     assert schema["properties"] == {"version": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
 @pytest.mark.parametrize("response_type", sorted(GATEWAY_RESPONSES))
-def test_gateway_response_uses_the_anthropic_error_shape(template: Template, response_type: str) -> None:
+def test_gateway_response_uses_the_anthropic_error_shape(tenant_api: dict[str, Any], response_type: str) -> None:
     status, error_type, message = GATEWAY_RESPONSES[response_type]
-    responses = template.find_resources(
-        "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}
-    )
+    responses = {
+        logical_id: response
+        for logical_id, response in resources_of_type(tenant_api, "AWS::ApiGateway::GatewayResponse").items()
+        if response["Properties"]["ResponseType"] == response_type
+    }
 
     assert len(responses) == 1
     properties = next(iter(responses.values()))["Properties"]
@@ -157,10 +162,10 @@ def test_throttled_responses_tell_the_sdk_when_to_retry(template: Template) -> N
 
 
 def test_stage_traces_meters_throttles_and_logs_access_as_json(
-    synthesized: SynthesizedStack, template: Template
+    synthesized: SynthesizedStack, tenant_api: dict[str, Any]
 ) -> None:
     log_group_id = synthesized.logical_id(synthesized.stack.api.access_log_group)
-    stages = template.find_resources("AWS::ApiGateway::Stage")
+    stages = resources_of_type(tenant_api, "AWS::ApiGateway::Stage")
 
     assert len(stages) == 1
     stage = next(iter(stages.values()))["Properties"]

@@ -17,6 +17,15 @@ from tests.infrastructure.synth import SKIP_BUNDLING, SynthesizedStack, resource
 EXTERNAL_ISSUER = "https://login.example.com/realms/app"
 
 
+def _end_user(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    """Resources of a type, without the reviewers' pool and client (tests/infrastructure/test_review_api.py)."""
+    return {
+        logical_id: resource
+        for logical_id, resource in resources_of_type(resources, resource_type).items()
+        if not logical_id.startswith("ReviewerPool")
+    }
+
+
 @pytest.fixture(scope="module")
 def cognito_synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedStack:
     identity = {
@@ -34,13 +43,13 @@ def _authorizer_identity(synthesized: SynthesizedStack) -> Any:
 
 
 def test_default_stack_creates_no_user_pool_and_trusts_no_issuer(synthesized: SynthesizedStack) -> None:
-    assert resources_of_type(synthesized.resources, "AWS::Cognito::UserPool") == {}
+    assert _end_user(synthesized.resources, "AWS::Cognito::UserPool") == {}
     assert json.loads(_authorizer_identity(synthesized))["issuers"] == []
     assert constants.OUTPUT_USER_POOL_ID not in synthesized.template.to_json()["Outputs"]
 
 
 def test_cognito_pool_has_a_strong_password_policy_and_totp_mfa(cognito_synthesized: SynthesizedStack) -> None:
-    pools = resources_of_type(cognito_synthesized.resources, "AWS::Cognito::UserPool")
+    pools = _end_user(cognito_synthesized.resources, "AWS::Cognito::UserPool")
 
     assert len(pools) == 1
     (pool,) = pools.values()
@@ -55,7 +64,7 @@ def test_cognito_pool_has_a_strong_password_policy_and_totp_mfa(cognito_synthesi
 
 
 def test_cognito_app_client_is_public_with_srp_only(cognito_synthesized: SynthesizedStack) -> None:
-    (client,) = resources_of_type(cognito_synthesized.resources, "AWS::Cognito::UserPoolClient").values()
+    (client,) = _end_user(cognito_synthesized.resources, "AWS::Cognito::UserPoolClient").values()
 
     assert client["Properties"]["GenerateSecret"] is False
     assert set(client["Properties"]["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}

@@ -9,10 +9,24 @@ import pytest
 from warden import constants
 from warden.config import RuntimeConfig
 
-from infra.constructs.functions import AUDIT_DRAIN, AUTHORIZER, GATEWAY, REVIEW, FunctionSpec, WardenFunction
+from infra.constructs.functions import (
+    AUDIT_DRAIN,
+    AUTHORIZER,
+    GATEWAY,
+    REVIEW,
+    REVIEWER,
+    FunctionSpec,
+    WardenFunction,
+)
 from tests.infrastructure.synth import SynthesizedStack, actions_of, policy_statements, resources_of_type
 
-SPECS = {"gateway": GATEWAY, "authorizer": AUTHORIZER, "review": REVIEW, "audit_drain": AUDIT_DRAIN}
+SPECS = {
+    "gateway": GATEWAY,
+    "authorizer": AUTHORIZER,
+    "review": REVIEW,
+    "audit_drain": AUDIT_DRAIN,
+    "reviewer": REVIEWER,
+}
 
 
 def _function(synthesized: SynthesizedStack, name: str) -> WardenFunction:
@@ -22,6 +36,7 @@ def _function(synthesized: SynthesizedStack, name: str) -> WardenFunction:
         "authorizer": functions.authorizer,
         "review": functions.review,
         "audit_drain": functions.audit_drain,
+        "reviewer": functions.reviewer,
     }[name]
 
 

@@ -263,3 +263,58 @@ def test_log_entries_stay_out_of_the_case_listings(cases: DynamoCaseStore, log: 
 
     assert [c.case_id for c in cases.list_by_user(case.user_hash).cases] == [case.case_id]
     assert cases.get(log.list_by_user(case.user_hash)[0].action_id) is None
+
+
+# ---------------------------------------------------------------------------------------------- concurrency
+
+
+def test_of_concurrent_decisions_on_one_case_exactly_one_stands(
+    cases: DynamoCaseStore, users: DynamoUserStore, log: DynamoReviewerLog
+) -> None:
+    # Given an unclaimed blocked case, and six reviewers deciding it at once (three dismiss, three confirm)
+    user_hash = new_user()
+    [case] = blocked(users, cases, user_hash, 1)
+    before = cases.false_positive_counts().get(Category.FRAUD_ABUSE, {}).get("fast", 0)
+
+    def decide(n: int) -> str:
+        try:
+            decide_case(cases, users, case.case_id, f"reviewer-{n}", "dismiss" if n % 2 else "confirm", "seen", NOW)
+            return "decided"
+        except ConflictError:
+            return "conflict"
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(decide, range(6)))
+
+    # Then one decision stands, the others are told it was decided, and its effects happened once
+    assert sorted(results) == ["conflict"] * 5 + ["decided"]
+    stored = cases.get(case.case_id)
+    assert stored is not None and stored.status is CaseStatus.DECIDED
+    entries = log.list_by_case(case.case_id, user_hash)
+    assert [(a.action.value, a.reviewer) for a in entries] == [(stored.review_decision, stored.decided_by)]
+    dismissed = stored.review_decision == "dismiss"
+    after = cases.false_positive_counts().get(Category.FRAUD_ABUSE, {}).get("fast", 0)
+    assert after == before + (1 if dismissed else 0)
+    assert users.activity(user_hash, NOW).violations == (0 if dismissed else 1)
+
+
+def test_clearing_strikes_while_they_are_dismissed_counts_each_dismissal_once(
+    cases: DynamoCaseStore, users: DynamoUserStore
+) -> None:
+    # Given a user with four blocked cases (four strikes)
+    user_hash = new_user()
+    made = blocked(users, cases, user_hash, 4)
+
+    # When reviewers dismiss each case while another clears all the user's strikes
+    def dismiss(case: ReviewCase) -> None:
+        decide_case(cases, users, case.case_id, "ana", "dismiss", "not a violation", NOW)
+
+    with ThreadPoolExecutor(5) as pool:
+        cleared = pool.submit(clear_user_strikes, users, user_hash, "bo", "appeal", NOW)
+        list(pool.map(dismiss, made))
+        cleared.result()
+
+    # Then no strike counts and the violations count is exactly zero (each strike taken off once)
+    activity = users.activity(user_hash, NOW)
+    assert (activity.violations, activity.active_strikes) == (0, 0)
+    assert activity.status is UserStatus.ACTIVE
