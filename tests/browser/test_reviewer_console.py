@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.e2e.conftest import RunningStack
 from tests.support.review_cases import BLOCKED_CATEGORY, BLOCKED_PROMPT, REVIEWER_KEY, block_and_wait_for_case
@@ -119,3 +119,96 @@ def test_reviewer_dismisses_a_blocked_case_and_the_users_strike_is_lifted(
     injected: Any = page.evaluate("window.__injected")
     assert injected is None
     assert trouble == []
+
+
+COGNITO_REGION = "eu-west-1"
+COGNITO_URL = f"https://cognito-idp.{COGNITO_REGION}.amazonaws.com/"
+COGNITO_CONFIG = {"auth": "cognito", "region": COGNITO_REGION, "user_pool_id": "pool", "client_id": "console-client"}
+
+
+class FakeCognito:
+    """Cognito's user-pool endpoint as the browser sees it (there is no network here): wrong password first, then
+    a new password, then an authenticator code, then tokens whose ID token is the local reviewer key, so the real
+    local API accepts the console's calls made with it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.replies: list[tuple[int, dict[str, Any]]] = [
+            (400, {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}),
+            (200, {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s1", "ChallengeParameters": {}}),
+            (200, {"ChallengeName": "SOFTWARE_TOKEN_MFA", "Session": "s2", "ChallengeParameters": {}}),
+            (200, {"AuthenticationResult": {"IdToken": REVIEWER_KEY, "AccessToken": "a", "ExpiresIn": 3600}}),
+        ]
+
+    def __call__(self, route: Route) -> None:
+        request = route.request
+        self.calls.append((request.headers["x-amz-target"], request.headers["content-type"], request.post_data_json))
+        status, body = self.replies.pop(0)
+        route.fulfill(status=status, content_type="application/x-amz-json-1.1", body=json.dumps(body))
+
+
+def test_cognito_sign_in_answers_the_new_password_and_authenticator_code_challenges(
+    standin_stack: RunningStack, browser: Browser
+) -> None:
+    # Given a console configured for Cognito (as deployed)
+    cognito = FakeCognito()
+    page = browser.new_page()
+    page.route("**/review/console/config", lambda route: route.fulfill(json=COGNITO_CONFIG))
+    page.route(COGNITO_URL, cognito)
+    page.goto(f"{standin_stack.api_url}/review/console")
+
+    # When the reviewer mistypes the password, Cognito's refusal is shown
+    page.get_by_label("Username").fill("ana")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_test_id("signin-submit").click()
+    expect(page.get_by_test_id("error-message")).to_have_text(
+        "Incorrect username or password. (400 NotAuthorizedException)"
+    )
+
+    # and then signs in, choosing a new password and giving an authenticator code when asked
+    page.get_by_label("Password").fill("temporary-Passw0rd")
+    page.get_by_test_id("signin-submit").click()
+    page.get_by_label("New password").fill("chosen-Passw0rd!")
+    page.get_by_test_id("signin-submit").click()
+    page.get_by_label("Code from your authenticator app").fill("123456")
+    page.get_by_test_id("signin-submit").click()
+
+    # Then the ID token is the console's bearer, and Cognito was asked exactly as its API wants
+    expect(page.get_by_test_id("queue-table")).to_be_visible()
+    expect(page.get_by_test_id("reviewer")).to_contain_text("local-reviewer")
+    initiate = "AWSCognitoIdentityProviderService.InitiateAuth"
+    respond = "AWSCognitoIdentityProviderService.RespondToAuthChallenge"
+    json_1_1 = "application/x-amz-json-1.1"
+    client = COGNITO_CONFIG["client_id"]
+    assert cognito.calls[1:] == [
+        (
+            initiate,
+            json_1_1,
+            {
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "ClientId": client,
+                "AuthParameters": {"USERNAME": "ana", "PASSWORD": "temporary-Passw0rd"},
+            },
+        ),
+        (
+            respond,
+            json_1_1,
+            {
+                "ChallengeName": "NEW_PASSWORD_REQUIRED",
+                "ClientId": client,
+                "Session": "s1",
+                "ChallengeResponses": {"USERNAME": "ana", "NEW_PASSWORD": "chosen-Passw0rd!"},
+            },
+        ),
+        (
+            respond,
+            json_1_1,
+            {
+                "ChallengeName": "SOFTWARE_TOKEN_MFA",
+                "ClientId": client,
+                "Session": "s2",
+                "ChallengeResponses": {"USERNAME": "ana", "SOFTWARE_TOKEN_MFA_CODE": "123456"},
+            },
+        ),
+    ]
+    page.close()
