@@ -53,6 +53,7 @@ def test_reviewer_dismisses_a_blocked_case_and_the_users_strike_is_lifted(
     page.get_by_label("Reviewer key").fill("not-the-reviewer-key")
     page.get_by_test_id("signin-submit").click()
     expect(page.get_by_test_id("error-message")).to_contain_text("(401 authentication_error)")
+    expect(page.get_by_test_id("nav-queue")).to_be_hidden()
     _sign_in(page, console_url)
     expect(page.get_by_test_id("error-message")).to_be_empty()
     row = page.locator(f'[data-testid="queue-row"][data-case-id="{case_id}"]')
