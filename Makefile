@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint typecheck unit integration infrastructure e2e synth deploy bench format clean fast-tier eval
+.PHONY: install run test lint typecheck unit integration infrastructure e2e browser chromium synth deploy bench format clean fast-tier eval
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP)
+
+# The reviewer console's browser test drives Debian's chromium (playwright never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium for the reviewer console test (apt-get)..."; \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; } \
+	  || { echo "error: could not install chromium with apt-get; the browser test needs $(CHROMIUM)." \
+	            "Install it as root: apt-get update && apt-get install -y --no-install-recommends chromium" >&2; exit 1; }; \
+	  test -x $(CHROMIUM) || { echo "error: apt-get installed chromium but $(CHROMIUM) is missing" >&2; exit 1; }; }
 
 run: install
 	$(VENV)/bin/warden local
@@ -44,8 +55,11 @@ infrastructure: install
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
 
-test: install lint typecheck
-	$(PY) -m pytest tests -q
+browser: $(STAMP) chromium
+	WARDEN_REQUIRE_BROWSER=1 $(PY) -m pytest tests/browser -q -s
+
+test: install chromium lint typecheck
+	WARDEN_REQUIRE_BROWSER=1 $(PY) -m pytest tests -q
 
 synth: install
 	npx cdk synth --quiet

@@ -6,7 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks import cold_import, enforcement, fast_tier, gateway_overhead, moderator_tokens, report
+from benchmarks import (
+    cold_import,
+    enforcement,
+    fast_tier,
+    gateway_overhead,
+    moderator_tokens,
+    report,
+    review_visibility,
+)
 
 
 def main() -> int:
@@ -16,6 +24,7 @@ def main() -> int:
         "cold_import": cold_import.run(),
         "fast_tier": fast_tier.run(),
         "moderator_tokens": moderator_tokens.run(),
+        "review_visibility": review_visibility.run(),
         "report": report.run(),
     }
     Path(".bench").mkdir(exist_ok=True)
