@@ -18,9 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from warden_local.stack import find_cdk_json, load_config
+
 from infra.bundling import FUNCTIONS_DIR, PYTHON_VERSION, find_python
 
-FUNCTIONS = ("gateway", "authorizer", "review", "audit_drain")
+FUNCTIONS = ("gateway", "authorizer", "review", "audit_drain", "reviewer")
 WORK = Path(".bench")
 RUNS = 7
 
@@ -32,6 +34,9 @@ _DUMMY_ENV = {
     "WARDEN_IDEMPOTENCY_TABLE": "bench",
     "WARDEN_TENANTS_TABLE": "bench",
     "WARDEN_AUDIT_BUCKET": "bench",
+    "WARDEN_USERS_TABLE": "bench",
+    "WARDEN_REVIEW_PRIORITY_TOPIC_ARN": "arn:aws:sns:us-east-1:000000000000:bench",
+    "WARDEN_CONFIG": load_config(find_cdk_json()).runtime().model_dump_json(),
     "POWERTOOLS_SERVICE_NAME": "warden",
 }
 
