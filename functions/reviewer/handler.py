@@ -147,7 +147,7 @@ def get_console_config() -> Response[str]:
 @app.get("/review/me")
 def get_me() -> Response[str]:
     reviewer = _reviewer()
-    return _json(200, {"reviewer": reviewer.reviewer_id, "groups": list(reviewer.groups)})
+    return _json(200, {"reviewer": reviewer.reviewer_id, "groups": list(reviewer.groups), "senior": reviewer.senior})
 
 
 @app.get("/review/cases")
@@ -203,7 +203,9 @@ def get_false_positives() -> Response[str]:
 @tracer.capture_method
 def claim_case(case_id: str) -> Response[str]:
     reviewer = _reviewer()
-    case = decisions.claim_case(cases(), reviewing.require_case_id(case_id), reviewer.reviewer_id, datetime.now(UTC))
+    case = decisions.claim_case(
+        cases(), reviewing.require_case_id(case_id), reviewer.reviewer_id, datetime.now(UTC), senior=reviewer.senior
+    )
     metrics.add_metric(name="CasesClaimed", unit=MetricUnit.Count, value=1)
     return _json(200, {"case": reviewing.case_view(case)})
 
@@ -224,6 +226,7 @@ def decide_case(case_id: str) -> Response[str]:
         reviewing.text_field(body, "note"),
         datetime.now(UTC),
         ladder,
+        senior=reviewer.senior,
     )
     if not decided.replayed:
         metrics.add_metric(name="CaseDecisions", unit=MetricUnit.Count, value=1)

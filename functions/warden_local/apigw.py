@@ -28,6 +28,7 @@ from warden.constants import (
     REVIEW_ROUTES,
     TENANT_ROUTES,
 )
+from warden.domain.decisions import SENIOR_REVIEWERS_GROUP
 from warden.domain.reviewing import REVIEWERS_GROUP
 
 from warden_local.lambda_runtime import LocalLambdaContext
@@ -53,7 +54,10 @@ _COMPILED_ROUTES = _compile_all(TENANT_ROUTES)
 _REVIEW_CONSOLE_ROUTES = _compile_all(REVIEW_CONSOLE_ROUTES)
 _REVIEW_ROUTES = _compile_all(REVIEW_ROUTES)
 # What API Gateway's Cognito authorizer passes on from a reviewer's ID token; locally, the one local reviewer.
-LOCAL_REVIEWER_CLAIMS = {"cognito:username": LOCAL_REVIEWER_ID, "cognito:groups": REVIEWERS_GROUP}
+LOCAL_REVIEWER_CLAIMS = {
+    "cognito:username": LOCAL_REVIEWER_ID,
+    "cognito:groups": f"{REVIEWERS_GROUP},{SENIOR_REVIEWERS_GROUP}",
+}
 
 
 def match_route(

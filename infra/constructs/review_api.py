@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from warden import constants
 from warden.api_errors import GATEWAY_RESPONSES, REVIEWER_UNAUTHORIZED
+from warden.domain.decisions import SENIOR_REVIEWERS_GROUP
 from warden.domain.reviewing import REVIEWERS_GROUP
 
 from infra.constructs._cognito import strong_password_policy
@@ -55,6 +56,13 @@ class ReviewerPool(Construct):
             user_pool_id=self.user_pool.user_pool_id,
             group_name=REVIEWERS_GROUP,
             description="May use the Warden reviewer API and console",
+        )
+        cognito.CfnUserPoolGroup(
+            self,
+            "SeniorReviewersGroup",
+            user_pool_id=self.user_pool.user_pool_id,
+            group_name=SENIOR_REVIEWERS_GROUP,
+            description="Also handles escalated review cases (members must be in 'reviewers' too)",
         )
 
     def _build_user_pool(self) -> cognito.UserPool:

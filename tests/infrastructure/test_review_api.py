@@ -61,7 +61,7 @@ def test_the_only_authorizer_is_the_reviewer_pool(synthesized: SynthesizedStack,
     assert authorizer["Properties"]["ProviderARNs"] == [{"Fn::GetAtt": [pool_id, "Arn"]}]
 
 
-def test_reviewer_pool_is_admin_only_with_the_reviewers_group(synthesized: SynthesizedStack) -> None:
+def test_reviewer_pool_is_admin_only_with_the_reviewer_groups(synthesized: SynthesizedStack) -> None:
     pool_id = synthesized.logical_id(synthesized.stack.reviewer_pool.user_pool)
     pool = synthesized.resources[pool_id]["Properties"]
     groups = resources_of_type(synthesized.resources, "AWS::Cognito::UserPoolGroup").values()
@@ -69,9 +69,9 @@ def test_reviewer_pool_is_admin_only_with_the_reviewers_group(synthesized: Synth
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 14
     assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    assert [g["Properties"]["GroupName"] for g in groups if g["Properties"]["UserPoolId"] == {"Ref": pool_id}] == [
-        "reviewers"
-    ]
+    assert sorted(
+        g["Properties"]["GroupName"] for g in groups if g["Properties"]["UserPoolId"] == {"Ref": pool_id}
+    ) == ["reviewers", "senior-reviewers"]
 
 
 def test_missing_reviewer_tokens_get_the_anthropic_error_shape(review_api: dict[str, Any]) -> None:

@@ -179,6 +179,29 @@ def test_claim_is_exclusive_and_a_dismissal_lifts_the_strike_and_counts_a_false_
     assert again.status == 409
 
 
+def test_an_escalated_case_goes_to_senior_reviewers_only(review_api: ReviewApi) -> None:
+    # Given a case a reviewer escalated
+    case_id = review_api.blocked_case(unique_user())["case"]["case_id"]
+    escalated = review_api.as_reviewer(
+        "bob", "POST", f"/review/cases/{case_id}/decision", {"decision": "escalate", "note": "unsure: ask a senior"}
+    )
+
+    # When a reviewer outside the senior group tries to take or decide it, and then a senior reviewer decides it
+    claim = review_api.as_reviewer("bob", "POST", f"/review/cases/{case_id}/claim")
+    decide = review_api.as_reviewer(
+        "bob", "POST", f"/review/cases/{case_id}/decision", {"decision": "dismiss", "note": "fine after all"}
+    )
+    senior = review_api.call("POST", f"/review/cases/{case_id}/decision", {"decision": "confirm", "note": "stands"})
+
+    # Then only the senior reviewer (the local reviewer is one) could
+    assert escalated.status == 200 and escalated.body["case"]["escalated"] is True
+    assert escalated.body["case"]["status"] == "open"
+    assert (claim.status, decide.status) == (403, 403)
+    assert claim.body["error"]["type"] == "permission_error"
+    assert senior.status == 200 and senior.body["case"]["review_decision"] == "confirm"
+    assert review_api.call("GET", "/review/me").body["senior"] is True
+
+
 def test_users_by_violations_show_violations_requests_and_rate(review_api: ReviewApi) -> None:
     user_id = unique_user()
     assert review_api.message(user_id, ORDINARY).status == 200

@@ -10,6 +10,7 @@ from warden.config import Action, CategoryPolicy, FailMode
 from warden.domain.decisions import (
     PRIORITY_ESCALATED,
     check_decidable,
+    check_seniority,
     escalated_priority,
     false_positive_keys,
     is_replay,
@@ -20,7 +21,7 @@ from warden.domain.decisions import (
     reviewer_action,
 )
 from warden.domain.screening import decide
-from warden.errors import ConflictError, InvalidRequestError
+from warden.errors import ConflictError, InvalidRequestError, PermissionDeniedError
 from warden.models import (
     CaseStatus,
     Decision,
@@ -105,6 +106,13 @@ def test_escalation_raises_priority_above_blocks_but_never_above_child_safety() 
     assert escalated_priority(20) == PRIORITY_ESCALATED
     assert escalated_priority(10) == PRIORITY_ESCALATED
     assert escalated_priority(0) == 0
+
+
+def test_only_senior_reviewers_handle_an_escalated_case() -> None:
+    check_seniority(case(), senior=False)
+    check_seniority(case(escalated=True), senior=True)
+    with pytest.raises(PermissionDeniedError):
+        check_seniority(case(escalated=True), senior=False)
 
 
 def test_a_dismissal_counts_each_category_against_the_screeners_that_decided_it() -> None:

@@ -17,7 +17,7 @@ from warden.domain.enforcement import StrikeDismisser, dismiss_strike
 from warden.domain.ports import UserStore
 from warden.domain.review import timestamp
 from warden.domain.strikes import StrikeLadder
-from warden.errors import ConflictError, InvalidRequestError, NotFoundError
+from warden.errors import ConflictError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from warden.ids import new_request_id
 from warden.models import (
     CaseStatus,
@@ -35,6 +35,8 @@ _USER_HASH = re.compile(r"^[0-9a-f]{64}$")
 MAX_NOTE_CHARS = 2000
 # An escalated case goes ahead of every block and flag; child safety (0) stays first.
 PRIORITY_ESCALATED = 5
+# Members of this group (besides `reviewers`) handle escalated cases.
+SENIOR_REVIEWERS_GROUP = "senior-reviewers"
 # Counted for a dismissed case whose item did not say which screener decided (items queued before it did).
 UNKNOWN_SCREENER = "unknown"
 
@@ -78,6 +80,15 @@ def needs_claim(case: ReviewCase, reviewer: str) -> bool:
     if case.status is CaseStatus.CLAIMED:
         raise ConflictError(f"case {case.case_id} is claimed by another reviewer")
     raise ConflictError(f"case {case.case_id} is already decided")
+
+
+def check_seniority(case: ReviewCase, senior: bool) -> None:
+    """An escalated case went up for a senior reviewer: only they may claim or decide it."""
+    if case.escalated and not senior:
+        raise PermissionDeniedError(
+            f"case {case.case_id} was escalated: only senior reviewers (the '{SENIOR_REVIEWERS_GROUP}' group) "
+            "may claim or decide it"
+        )
 
 
 def check_decidable(case: ReviewCase, reviewer: str) -> None:
@@ -174,10 +185,11 @@ def _lost_race(cases: ReviewCases, case_id: str) -> ConflictError:
     return ConflictError(f"case {case_id} was claimed by another reviewer meanwhile")
 
 
-def claim_case(cases: ReviewCases, case_id: str, reviewer: str, now: datetime) -> ReviewCase:
+def claim_case(cases: ReviewCases, case_id: str, reviewer: str, now: datetime, *, senior: bool = True) -> ReviewCase:
     """Take an open case (`open` → `claimed`). Claiming a case one holds already changes nothing."""
     require_reviewer(reviewer)
     case = _case(cases, case_id)
+    check_seniority(case, senior)
     if not needs_claim(case, reviewer):
         return case
     action = reviewer_action(ReviewerActionKind.CLAIM, reviewer, now, case.user_hash, case_id, None)
@@ -207,16 +219,21 @@ def decide_case(
     note: str,
     now: datetime,
     ladder: StrikeLadder | None = None,
+    *,
+    senior: bool = True,
 ) -> CaseDecided:
     """Record a reviewer's decision on a case and feed it back into enforcement.
 
     `ladder` is the case's tenant's strike ladder (None: the deployment's), used when a confirmed flag gains a
-    strike. Raises InvalidRequestError, NotFoundError, or ConflictError (decided, or claimed by someone else).
+    strike. `senior`: the reviewer is a senior reviewer (only they handle escalated cases). Raises
+    InvalidRequestError, NotFoundError, PermissionDeniedError (an escalated case, not senior), or ConflictError
+    (decided, or claimed by someone else).
     """
     require_reviewer(reviewer)
     chosen = require_decision(decision)
     note = require_note(note)
     case = _case(cases, case_id)
+    check_seniority(case, senior)
     if is_replay(case, reviewer, chosen):
         return CaseDecided(case, _apply(case, users, chosen, reviewer, case.note or note, now, ladder), replayed=True)
     check_decidable(case, reviewer)

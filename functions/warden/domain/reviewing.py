@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from warden.domain.decisions import require_note, require_user_hash
+from warden.domain.decisions import SENIOR_REVIEWERS_GROUP, require_note, require_user_hash
 from warden.errors import AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from warden.models import (
     CasePage,
@@ -50,6 +50,11 @@ RECORD_FIELDS = (
 class Reviewer:
     reviewer_id: str
     groups: tuple[str, ...]
+
+    @property
+    def senior(self) -> bool:
+        """Handles escalated cases."""
+        return SENIOR_REVIEWERS_GROUP in self.groups
 
 
 def _groups(raw: Any) -> tuple[str, ...]:
