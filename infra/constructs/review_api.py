@@ -75,7 +75,8 @@ class ReviewerPool(Construct):
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             password_policy=strong_password_policy(min_length=14),
-            mfa=cognito.Mfa.OPTIONAL,
+            # Reviewers read every prompt and completion: a second factor is required (the console enrols it).
+            mfa=cognito.Mfa.REQUIRED,
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
             deletion_protection=True,
@@ -83,15 +84,9 @@ class ReviewerPool(Construct):
         )
         acknowledge(
             pool,
-            "AwsSolutions-COG2",
-            "TOTP MFA is on for every reviewer who enrols it, and the console answers the TOTP challenge; making it "
-            "required needs an enrolment step the console does not have yet, so it is optional for now.",
-        )
-        acknowledge(
-            pool,
             "AwsSolutions-COG8",
             "Cognito threat protection needs the Plus feature plan (billed per monthly active user); reviewer "
-            "accounts are few, admin-created, with a 14-character password policy and optional TOTP.",
+            "accounts are few, admin-created, with a 14-character password policy and required TOTP MFA.",
         )
         return pool
 

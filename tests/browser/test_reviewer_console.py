@@ -127,18 +127,22 @@ COGNITO_URL = f"https://cognito-idp.{COGNITO_REGION}.amazonaws.com/"
 COGNITO_CONFIG = {"auth": "cognito", "region": COGNITO_REGION, "user_pool_id": "pool", "client_id": "console-client"}
 
 
-class FakeCognito:
-    """Cognito's user-pool endpoint as the browser sees it (there is no network here): wrong password first, then
-    a new password, then an authenticator code, then tokens whose ID token is the local reviewer key, so the real
-    local API accepts the console's calls made with it."""
+TOKENS = (200, {"AuthenticationResult": {"IdToken": REVIEWER_KEY, "AccessToken": "a", "ExpiresIn": 3600}})
 
-    def __init__(self) -> None:
+
+class FakeCognito:
+    """Cognito's user-pool endpoint as the browser sees it (there is no network here), answering with `replies` in
+    order; the last gives tokens whose ID token is the local reviewer key, so the real local API accepts the
+    console's calls made with it. By default: wrong password first, then a new password, then an authenticator
+    code."""
+
+    def __init__(self, replies: list[tuple[int, dict[str, Any]]] | None = None) -> None:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
-        self.replies: list[tuple[int, dict[str, Any]]] = [
+        self.replies: list[tuple[int, dict[str, Any]]] = replies or [
             (400, {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}),
             (200, {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s1", "ChallengeParameters": {}}),
             (200, {"ChallengeName": "SOFTWARE_TOKEN_MFA", "Session": "s2", "ChallengeParameters": {}}),
-            (200, {"AuthenticationResult": {"IdToken": REVIEWER_KEY, "AccessToken": "a", "ExpiresIn": 3600}}),
+            TOKENS,
         ]
 
     def __call__(self, route: Route) -> None:
@@ -212,4 +216,45 @@ def test_cognito_sign_in_answers_the_new_password_and_authenticator_code_challen
             },
         ),
     ]
+    page.close()
+
+
+def test_a_first_sign_in_enrols_an_authenticator_app_when_mfa_is_required(
+    standin_stack: RunningStack, browser: Browser
+) -> None:
+    # Given a reviewer pool that requires MFA and a reviewer without an authenticator yet
+    cognito = FakeCognito(
+        [
+            (200, {"ChallengeName": "MFA_SETUP", "Session": "s1", "ChallengeParameters": {}}),
+            (200, {"SecretCode": "JBSWY3DPEHPK3PXP", "Session": "s2"}),
+            (200, {"Status": "SUCCESS", "Session": "s3"}),
+            TOKENS,
+        ]
+    )
+    page = browser.new_page()
+    page.route("**/review/console/config", lambda route: route.fulfill(json=COGNITO_CONFIG))
+    page.route(COGNITO_URL, cognito)
+    page.goto(f"{standin_stack.api_url}/review/console")
+
+    # When they sign in, add the shown key to their app and enter its code
+    page.get_by_label("Username").fill("ana")
+    page.get_by_label("Password").fill("chosen-Passw0rd!")
+    page.get_by_test_id("signin-submit").click()
+    expect(page.get_by_test_id("mfa-secret")).to_have_text("JBSWY3DPEHPK3PXP")
+    expect(page.get_by_test_id("mfa-uri")).to_contain_text("otpauth://totp/")
+    page.get_by_label("Code from your authenticator app").fill("654321")
+    page.get_by_test_id("signin-submit").click()
+
+    # Then they are signed in, and Cognito was asked to associate, verify and finish the MFA_SETUP challenge
+    expect(page.get_by_test_id("queue-table")).to_be_visible()
+    targets = [target.rsplit(".", 1)[-1] for target, _, _ in cognito.calls]
+    assert targets == ["InitiateAuth", "AssociateSoftwareToken", "VerifySoftwareToken", "RespondToAuthChallenge"]
+    assert cognito.calls[1][2] == {"Session": "s1"}
+    assert cognito.calls[2][2] == {"Session": "s2", "UserCode": "654321", "FriendlyDeviceName": "Warden review"}
+    assert cognito.calls[3][2] == {
+        "ChallengeName": "MFA_SETUP",
+        "ClientId": COGNITO_CONFIG["client_id"],
+        "Session": "s3",
+        "ChallengeResponses": {"USERNAME": "ana"},
+    }
     page.close()

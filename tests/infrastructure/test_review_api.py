@@ -69,6 +69,7 @@ def test_reviewer_pool_is_admin_only_with_the_reviewer_groups(synthesized: Synth
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 14
     assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["MfaConfiguration"] == "ON"
     assert sorted(
         g["Properties"]["GroupName"] for g in groups if g["Properties"]["UserPoolId"] == {"Ref": pool_id}
     ) == ["reviewers", "senior-reviewers"]
