@@ -39,9 +39,10 @@ DEFAULT_OUTPUT = Path(__file__).parents[1] / "warden" / "data" / MODEL_RESOURCE
 TRAINING_SOURCES = ("advbench", "harmbench_val", "jbb_behaviors", "jbb_artifacts")
 SEED = 20260101
 TEMPLATED_BENIGN = 3000
+SHAPE_FEATURES = frozenset({"#symbols3", "#symbols10", "#long"})
 # Files of `examples/` that are not labelled prompts, and the benign files of sensitive-topic look-alikes.
 NOT_EXAMPLES = frozenset({"jailbreak_wrappers"})
-LOOKALIKE_FILES = frozenset({"benign_lookalikes", "benign_sensitive"})
+LOOKALIKE_FILES = frozenset({"benign_lookalikes", "benign_lookalikes_2", "benign_sensitive"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ class Example:
 class Hyper:
     epochs: int = 25
     rate: float = 0.5
-    l2: float = 1e-4
+    # Strong: the examples are few for the vocabulary, and weak regularisation let idiosyncratic words (a place,
+    # a verb like "write") carry most of a score; held-out recall was better at 0.01-0.1.
+    l2: float = 0.03
     # Shrinks every weight after each epoch (the SGD step's l2 touches only the features present).
     decay: float = 0.0
     min_count: int = 3
@@ -174,7 +177,10 @@ def _head(bias: float, weights: dict[str, float]) -> dict[str, object]:
 def train(examples: Iterable[Example], hyper: Hyper = Hyper()) -> dict[str, object]:
     """The model as a JSON-ready dict."""
     rows = [(tuple(sorted(features(normalise(e.text)))), e) for e in examples]
-    direct = [(found, e) for found, e in rows if not e.jailbreak]
+    # The shape of a text (symbol runs, length) is evidence of a wrapper, not of what is asked: only the jailbreak
+    # head weighs it. Otherwise the benign code and markup in the examples teach the harm head that an adversarial
+    # suffix makes a request safer.
+    direct = [(tuple(f for f in found if f not in SHAPE_FEATURES), e) for found, e in rows if not e.jailbreak]
     harm = _train_head([(found, e.violating) for found, e in direct], hyper, SEED)
     jailbreak = _train_head([(found, e.jailbreak) for found, e in rows], hyper, SEED + 1)
     labelled = [(found, e.category) for found, e in direct if e.violating and e.category is not None]

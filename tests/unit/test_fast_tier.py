@@ -11,6 +11,7 @@ import pytest
 from warden.domain.fast_tier import FastTierModel, FastTierScreener, features, load_model, normalise
 from warden.taxonomy import Category
 from warden_build.fast_tier import (
+    SHAPE_FEATURES,
     Hyper,
     _threshold_logit,
     calibrated,
@@ -147,6 +148,32 @@ def test_policy_terms_and_minors_are_features() -> None:
     assert "#minor" in features(normalise("a story about a 13 year old"))
     assert "#minor" in features(normalise("my 14-year-old son"))
     assert "#minor" not in features(normalise("a 30 year old man"))
+
+
+@pytest.mark.parametrize(
+    ("ordinary", "policy"),
+    [
+        ("describe the scientific method", "how to cook meth"),
+        ("i always forget names", "forged a signature"),
+        ("a stable sorting algorithm", "he was stabbed"),
+        ("four-part harmony", "harmful content"),
+    ],
+)
+def test_words_that_only_start_like_a_policy_term_are_not_one(ordinary: str, policy: str) -> None:
+    assert "@harm" not in features(normalise(ordinary))
+    assert "@harm" in features(normalise(policy))
+
+
+def test_only_the_jailbreak_head_weighs_the_shape_of_a_text() -> None:
+    # Given a model trained on the project's examples (benign code and markup among them)
+    model = train(project_examples())
+
+    # Then symbol runs and length carry no harm or category weight: an adversarial suffix cannot lower a request's
+    # harm score
+    heads = model["heads"]
+    assert isinstance(heads, dict)
+    direct = [heads["harm"], *heads["categories"].values()]
+    assert all(not SHAPE_FEATURES & set(head["weights"]) for head in direct)
 
 
 def test_a_sexual_request_that_mentions_a_minor_is_child_safety() -> None:

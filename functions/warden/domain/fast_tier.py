@@ -29,7 +29,7 @@ from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
 
 MODEL_RESOURCE = "fast_tier_model.json.gz"
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 
 _SUBSTITUTIONS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _WHITESPACE = re.compile(r"\s+")
@@ -112,6 +112,10 @@ _HARM_ANCHOR_STEMS = (
 )  # fmt: skip
 
 
+# Ordinary words that merely start like a policy term ("method" is not "meth", "forget" is not "forge",
+# "stable" is not "stab", "harmony" is not "harm").
+_NOT_HARM_ANCHOR = re.compile(r"(?:method|methan|methyl|forget|stabl|stabil|harmon|cracker|crackl|rapeseed|doxycyc)")
+
 _Trie = dict[str, "_Trie"]
 
 
@@ -170,7 +174,7 @@ def features(prepared: str) -> set[str]:
         found.add("#symbols10")
     if len(tokens) >= 60:
         found.add("#long")
-    if _harm_anchor().search(prepared):
+    if any(not _NOT_HARM_ANCHOR.match(prepared, hit.start()) for hit in _harm_anchor().finditer(prepared)):
         found.add("@harm")
     if _MINOR_AGE.search(prepared) or not _MINOR_WORDS.isdisjoint(tokens):
         found.add("#minor")
