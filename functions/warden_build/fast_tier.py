@@ -42,7 +42,7 @@ TEMPLATED_BENIGN = 3000
 SHAPE_FEATURES = frozenset({"#symbols3", "#symbols10", "#long"})
 # Files of `examples/` that are not labelled prompts, and the benign files of sensitive-topic look-alikes.
 NOT_EXAMPLES = frozenset({"jailbreak_wrappers"})
-LOOKALIKE_FILES = frozenset({"benign_lookalikes", "benign_lookalikes_2", "benign_sensitive"})
+LOOKALIKE_FILES = frozenset({"benign_lookalikes", "benign_lookalikes_2", "benign_lookalikes_3", "benign_sensitive"})
 
 
 @dataclass(frozen=True)
