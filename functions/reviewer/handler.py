@@ -215,17 +215,15 @@ def claim_case(case_id: str) -> Response[str]:
 def decide_case(case_id: str) -> Response[str]:
     reviewer = _reviewer()
     body = reviewing.json_body(_body())
-    case = cases().get(reviewing.require_case_id(case_id))
-    ladder = _tenant_ladder(case.tenant_id) if case is not None else None
     decided = decisions.decide_case(
         cases(),
         users(),
-        case_id,
+        reviewing.require_case_id(case_id),
         reviewer.reviewer_id,
         reviewing.text_field(body, "decision"),
         reviewing.text_field(body, "note"),
         datetime.now(UTC),
-        ladder,
+        _tenant_ladder,
         senior=reviewer.senior,
     )
     if not decided.replayed:

@@ -168,6 +168,29 @@ def test_confirming_a_flag_adds_exactly_one_strike(cases: DynamoCaseStore, users
     assert [strike.request_id for strike in standing.strikes] == [request_id]
 
 
+def test_a_confirmed_flag_is_struck_on_its_tenants_own_ladder_and_only_then_is_it_looked_up(
+    cases: DynamoCaseStore, users: DynamoUserStore
+) -> None:
+    # Given a tenant whose ladder suspends at once for fraud, a flagged case and a blocked case of its users
+    strict = StrikeLadder(LADDER.model_copy(update={"suspend_immediately": (Category.FRAUD_ABUSE,)}))
+    asked: list[str] = []
+
+    def tenant_ladder(tenant_id: str) -> StrikeLadder:
+        asked.append(tenant_id)
+        return strict
+
+    flagged = open_case(cases, new_user(), Decision.FLAGGED)
+    [blocked_case] = blocked(users, cases, new_user(), 1)
+
+    # When a reviewer dismisses the block and confirms the flag
+    decide_case(cases, users, blocked_case.case_id, "ana", "dismiss", "benign", NOW, tenant_ladder)
+    confirmed = decide_case(cases, users, flagged.case_id, "ana", "confirm", "a phishing kit", NOW, tenant_ladder)
+
+    # Then only the confirmation asked for the tenant's ladder, and that ladder decided the user's status
+    assert asked == [TENANT_ID]
+    assert confirmed.standing is not None and confirmed.standing.status is UserStatus.SUSPENDED
+
+
 def test_dismissing_a_block_lowers_the_status_and_counts_a_false_positive(
     cases: DynamoCaseStore, users: DynamoUserStore
 ) -> None:

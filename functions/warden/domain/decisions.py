@@ -8,7 +8,7 @@ case that changes between the read and the write is a `ConflictError`, never a l
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -143,6 +143,10 @@ def reviewer_action(
 # ---------------------------------------------------------------- collaborators
 
 
+# A tenant id → that tenant's own strike ladder (None: the deployment's).
+TenantLadder = Callable[[str], StrikeLadder | None]
+
+
 class ReviewCases(Protocol):
     def get(self, case_id: str) -> ReviewCase | None: ...
 
@@ -218,14 +222,14 @@ def decide_case(
     decision: str,
     note: str,
     now: datetime,
-    ladder: StrikeLadder | None = None,
+    tenant_ladder: TenantLadder | None = None,
     *,
     senior: bool = True,
 ) -> CaseDecided:
     """Record a reviewer's decision on a case and feed it back into enforcement.
 
-    `ladder` is the case's tenant's strike ladder (None: the deployment's), used when a confirmed flag gains a
-    strike. `senior`: the reviewer is a senior reviewer (only they handle escalated cases). Raises
+    `tenant_ladder` finds a tenant's own strike ladder (None: the deployment's); it is asked only when a confirmed
+    flag gains a strike. `senior`: the reviewer is a senior reviewer (only they handle escalated cases). Raises
     InvalidRequestError, NotFoundError, PermissionDeniedError (an escalated case, not senior), or ConflictError
     (decided, or claimed by someone else).
     """
@@ -235,7 +239,9 @@ def decide_case(
     case = _case(cases, case_id)
     check_seniority(case, senior)
     if is_replay(case, reviewer, chosen):
-        return CaseDecided(case, _apply(case, users, chosen, reviewer, case.note or note, now, ladder), replayed=True)
+        return CaseDecided(
+            case, _apply(case, users, chosen, reviewer, case.note or note, now, tenant_ladder), replayed=True
+        )
     check_decidable(case, reviewer)
     action = reviewer_action(ReviewerActionKind(chosen.value), reviewer, now, case.user_hash, case_id, note)
     if chosen is ReviewDecision.ESCALATE:
@@ -265,7 +271,7 @@ def decide_case(
             "note": note,
         }
     )
-    return CaseDecided(decided, _apply(decided, users, chosen, reviewer, note, now, ladder))
+    return CaseDecided(decided, _apply(decided, users, chosen, reviewer, note, now, tenant_ladder))
 
 
 def _apply(
@@ -275,11 +281,12 @@ def _apply(
     reviewer: str,
     note: str,
     now: datetime,
-    ladder: StrikeLadder | None,
+    tenant_ladder: TenantLadder | None,
 ) -> UserStanding | None:
     """A decision's effect on the user; each is idempotent, so a replayed decision can apply it again."""
     if decision is ReviewDecision.CONFIRM and case.decision is Decision.FLAGGED and case.categories:
         # One strike per request, so a request confirmed on both its prompt and its answer counts once.
+        ladder = tenant_ladder(case.tenant_id) if tenant_ladder is not None else None
         return users.add_strike(case.user_hash, case.tenant_id, case.request_id, case.categories, now, ladder)
     if decision is ReviewDecision.DISMISS and case.decision is Decision.BLOCKED:
         try:
