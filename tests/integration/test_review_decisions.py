@@ -318,7 +318,7 @@ def test_of_concurrent_decisions_on_one_case_exactly_one_stands(
     dismissed = stored.review_decision == "dismiss"
     after = cases.false_positive_counts().get(Category.FRAUD_ABUSE, {}).get("fast", 0)
     assert after == before + (1 if dismissed else 0)
-    assert users.activity(user_hash, NOW).violations == (0 if dismissed else 1)
+    assert users.activity(user_hash, NOW)[0].violations == (0 if dismissed else 1)
 
 
 def test_clearing_strikes_while_they_are_dismissed_counts_each_dismissal_once(
@@ -338,6 +338,6 @@ def test_clearing_strikes_while_they_are_dismissed_counts_each_dismissal_once(
         cleared.result()
 
     # Then no strike counts and the violations count is exactly zero (each strike taken off once)
-    activity = users.activity(user_hash, NOW)
+    activity, _ = users.activity(user_hash, NOW)
     assert (activity.violations, activity.active_strikes) == (0, 0)
     assert activity.status is UserStatus.ACTIVE

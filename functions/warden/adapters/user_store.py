@@ -173,13 +173,17 @@ class DynamoUserStore:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
         return self._summary(user_hash, state, _epoch(now), ladder or self.ladder)
 
-    def activity(self, user_hash: str, now: datetime) -> UserActivity:
-        """The user's listing row (counts, status, last activity)."""
+    def activity(self, user_hash: str, now: datetime) -> tuple[UserActivity, UserStanding]:
+        """The user's listing row (counts, status, last activity) and standing with its strikes, from one read of
+        each."""
+        epoch = _epoch(now)
         try:
             state = self._state_item(user_hash)
+            strikes = self._strikes(user_hash, epoch)
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
-        return self._activity(user_hash, state, _epoch(now))
+        standing = self._standing(user_hash, state, strikes, epoch, self._stored_ladder(state))
+        return self._activity(user_hash, state, epoch), standing
 
     def list_by_violations(self, now: datetime, limit: int = 50, cursor: str | None = None) -> UserActivityPage:
         """Users who ever had a strike, most violations (strikes not dismissed) first."""

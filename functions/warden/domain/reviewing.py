@@ -156,7 +156,7 @@ class ActionReader(Protocol):
 class UserReader(Protocol):
     def get_standing_detail(self, user_hash: str, now: datetime, ladder: Any = None) -> UserStanding: ...
 
-    def activity(self, user_hash: str, now: datetime) -> UserActivity: ...
+    def activity(self, user_hash: str, now: datetime) -> tuple[UserActivity, UserStanding]: ...
 
     def list_by_violations(self, now: datetime, limit: int = 50, cursor: str | None = None) -> UserActivityPage: ...
 
@@ -265,9 +265,10 @@ def user_detail(
 ) -> dict[str, Any]:
     """One user's standing, counts, cases (priority order) and the reviewer actions taken on them."""
     require_user_hash(user_hash)
+    activity, standing = users.activity(user_hash, now)
     return {
-        "user": users.activity(user_hash, now).model_dump(mode="json"),
-        "standing": standing_view(users.get_standing_detail(user_hash, now)),
+        "user": activity.model_dump(mode="json"),
+        "standing": standing_view(standing),
         "cases": [case_view(case) for case in cases.list_by_user(user_hash, MAX_PAGE_SIZE).cases],
         "actions": action_views(actions.list_by_user(user_hash)),
     }
