@@ -255,14 +255,14 @@ class DynamoUserStore:
         )
 
     def get_standing_detail(self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None) -> UserStanding:
-        """Standing with the active strikes listed (for `GET /v1/users/{id}`)."""
+        """Standing with the active strikes listed; `ladder` None: the one the user was last evaluated with."""
         epoch = _epoch(now)
         try:
             state = self._state_item(user_hash)
             strikes = self._strikes(user_hash, epoch)
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"users table read failed: {type(error).__name__}") from error
-        return self._standing(user_hash, state, strikes, epoch, ladder or self.ladder)
+        return self._standing(user_hash, state, strikes, epoch, ladder or self._stored_ladder(state))
 
     def add_strike(
         self,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from warden.domain.decisions import SENIOR_REVIEWERS_GROUP, require_note, require_user_hash
+from warden.domain.strikes import StrikeLadder
 from warden.errors import AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from warden.models import (
     CasePage,
@@ -154,7 +155,9 @@ class ActionReader(Protocol):
 
 
 class UserReader(Protocol):
-    def get_standing_detail(self, user_hash: str, now: datetime, ladder: Any = None) -> UserStanding: ...
+    def get_standing_detail(
+        self, user_hash: str, now: datetime, ladder: StrikeLadder | None = None
+    ) -> UserStanding: ...
 
     def activity(self, user_hash: str, now: datetime) -> tuple[UserActivity, UserStanding]: ...
 
