@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+from warden.config import StrikeLadderConfig, ThrottleConfig
+
 from tests.conftest import load_event
+
+# A fixed moment and the default ladder's shape, for tests that drive the user store directly.
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LADDER = StrikeLadderConfig(
+    warn_at=1, throttle_at=3, suspend_at=5, window_days=30, throttle=ThrottleConfig(requests=5, per_seconds=60)
+)
 
 
 def messages_event(scenario: str, user_id: str | None = None, text: str | None = None) -> dict[str, Any]:

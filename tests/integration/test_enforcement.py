@@ -21,7 +21,7 @@ from warden.taxonomy import Category
 
 from tests.conftest import load_event
 from tests.integration.conftest import TENANT_ID, AwsStack, unique_user
-from tests.integration.helpers import messages_event
+from tests.integration.helpers import LADDER, NOW, messages_event
 from tests.integration.test_gateway import (  # the gateway module's fixtures, shared
     Inspector,
     gateway,
@@ -29,11 +29,6 @@ from tests.integration.test_gateway import (  # the gateway module's fixtures, s
     moderator_allows,
     runtime_config,
     standing_event,
-)
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-LADDER = StrikeLadderConfig(
-    warn_at=1, throttle_at=3, suspend_at=5, window_days=30, throttle=ThrottleConfig(requests=5, per_seconds=60)
 )
 
 

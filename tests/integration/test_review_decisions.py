@@ -6,14 +6,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from warden.adapters.case_store import DynamoCaseStore
 from warden.adapters.reviewer_log import DynamoReviewerLog
 from warden.adapters.user_store import DynamoUserStore
-from warden.config import StrikeLadderConfig, ThrottleConfig
 from warden.domain.decisions import (
     claim_case,
     clear_user_strikes,
@@ -29,11 +28,7 @@ from warden.models import CaseStatus, Decision, ReviewCase, ReviewerActionKind, 
 from warden.taxonomy import Category
 
 from tests.integration.conftest import TENANT_ID, AwsStack
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-LADDER = StrikeLadderConfig(
-    warn_at=1, throttle_at=3, suspend_at=5, window_days=30, throttle=ThrottleConfig(requests=5, per_seconds=60)
-)
+from tests.integration.helpers import LADDER, NOW
 
 
 @pytest.fixture
