@@ -75,9 +75,11 @@ bench: install
 fast-tier: $(STAMP)
 	$(PY) -m warden_build.fast_tier --eval-dir ../shared/eval/dev
 
-# Recall, false-positive rate and latency of the offline tiers on the dev sets.
+# Recall, false-positive rate and latency of the offline tiers on the dev sets, then on the project's probe set
+# (never trained on: the estimate for phrasing the model has not seen).
 eval: $(STAMP)
 	$(VENV)/bin/warden eval ../shared/eval/dev/*.jsonl
+	$(VENV)/bin/warden eval evaluation/probe/*.jsonl
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

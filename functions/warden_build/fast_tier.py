@@ -28,6 +28,7 @@ from warden.domain.fast_tier import (
     MODEL_RESOURCE,
     FastTierModel,
     features,
+    function_word_pair,
     normalise,
     sigmoid,
 )
@@ -42,7 +43,16 @@ TEMPLATED_BENIGN = 3000
 SHAPE_FEATURES = frozenset({"#symbols3", "#symbols10", "#long"})
 # Files of `examples/` that are not labelled prompts, and the benign files of sensitive-topic look-alikes.
 NOT_EXAMPLES = frozenset({"jailbreak_wrappers"})
-LOOKALIKE_FILES = frozenset({"benign_lookalikes", "benign_lookalikes_2", "benign_lookalikes_3", "benign_sensitive"})
+LOOKALIKE_FILES = frozenset(
+    {
+        "benign_lookalikes",
+        "benign_lookalikes_2",
+        "benign_lookalikes_3",
+        "benign_lookalikes_4",
+        "benign_lookalikes_5",
+        "benign_sensitive",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -70,14 +80,26 @@ class Hyper:
     l2: float = 0.03
     # Shrinks every weight after each epoch (the SGD step's l2 touches only the features present).
     decay: float = 0.0
-    min_count: int = 3
+    # Every word and pair seen at least once: one-off features soak up what is idiosyncratic about a training
+    # row, leaving the shared words to carry what generalises (recall on the probe set at a fixed 2% false-positive
+    # rate on its benign rows rose from 0.79 to 0.86 going from 3 to 1).
+    min_count: int = 1
+    # The jailbreak head generalises from wrapper phrasing shared across attacks, not from one-off words.
+    jailbreak_min_count: int = 3
+    # The category heads only rank categories once the harm head has fired: shared words suffice, and keep the
+    # model small (one-off words there more than doubled its size for no measured gain).
+    category_min_count: int = 3
     # Real traffic is overwhelmingly benign: a false positive costs more than a miss the moderator can still catch.
-    benign_weight: float = 3.0
+    # (3.0 until the one-off words were kept: with them, 1.5 gave a better recall / false-positive trade-off on the
+    # project's probe set.)
+    benign_weight: float = 1.5
     # Calibration: each head's bias is moved so that, out of fold, at most this share of the project's ordinary
-    # prompts and of its benign look-alikes reach the 0.5 threshold: the false-positive targets Warden is held
-    # to (0.5% of ordinary traffic, 10% of topic-matched benign requests), set before any measurement.
+    # prompts and of its benign look-alikes reach the 0.5 threshold. The targets Warden is held to are 0.5% of
+    # ordinary traffic and 10% of topic-matched benign requests; the ordinary one is calibrated to 0.4%, a
+    # margin for the project's ordinary examples not being real traffic (on unseen ordinary prompts the rate has
+    # come out up to 1.5 times the out-of-fold one).
     folds: int = 4
-    ordinary_fp_target: float = 0.005
+    ordinary_fp_target: float = 0.004
     lookalike_fp_target: float = 0.10
     # The fast tier blocks alone (skipping the moderator) only from the score that at most this share of
     # ordinary prompts reach out of fold, and never below 0.9: such a block costs the user a strike.
@@ -139,33 +161,39 @@ def dev_examples(eval_dir: Path) -> list[Example]:
 
 
 def _train_head(
-    samples: Sequence[tuple[tuple[str, ...], bool]], hyper: Hyper, seed: int
+    samples: Sequence[tuple[tuple[str, ...], bool]], hyper: Hyper, seed: int, min_count: int | None = None
 ) -> tuple[float, dict[str, float]]:
     """Class-balanced logistic regression by SGD; features are sorted so float sums are order-stable."""
     counts = Counter(feature for found, _ in samples for feature in found)
-    vocabulary = {feature for feature, count in counts.items() if count >= hyper.min_count}
-    prepared = [(tuple(f for f in found if f in vocabulary), label) for found, label in samples]
+    least = hyper.min_count if min_count is None else min_count
+    vocabulary = sorted(feature for feature, count in counts.items() if count >= least)
+    index = {feature: position for position, feature in enumerate(vocabulary)}
+    prepared = [(tuple(index[f] for f in found if f in index), label) for found, label in samples]
     positives = sum(1 for _, label in prepared if label) or 1
     negatives = (len(prepared) - positives) or 1
     class_weight = {True: len(prepared) / (2 * positives), False: hyper.benign_weight * len(prepared) / (2 * negatives)}
-    weights: dict[str, float] = dict.fromkeys(sorted(vocabulary), 0.0)
+    vector = [0.0] * len(vocabulary)
+    read = vector.__getitem__
     bias = 0.0
     order = list(range(len(prepared)))
     shuffler = random.Random(seed)
     for epoch in range(hyper.epochs):
         shuffler.shuffle(order)
         rate = hyper.rate / (1 + epoch) ** 0.5
-        for index in order:
-            found, label = prepared[index]
-            logit = bias + sum(weights[f] for f in found)
-            gradient = (sigmoid(logit) - (1.0 if label else 0.0)) * class_weight[label]
+        # w -= rate * (gradient + l2 * w), for the features present only.
+        shrink = 1.0 - rate * hyper.l2
+        for position in order:
+            found, label = prepared[position]
+            gradient = (sigmoid(bias + sum(map(read, found))) - (1.0 if label else 0.0)) * class_weight[label]
             bias -= rate * gradient
+            step = rate * gradient
             for feature in found:
-                weights[feature] -= rate * (gradient + hyper.l2 * weights[feature])
+                vector[feature] = vector[feature] * shrink - step
         if hyper.decay:
             keep = 1.0 - hyper.decay
-            for feature in weights:
-                weights[feature] *= keep
+            vector = [weight * keep for weight in vector]
+            read = vector.__getitem__
+    weights = dict(zip(vocabulary, vector, strict=True))
     kept = {feature: round(weight, 4) for feature, weight in weights.items() if abs(weight) >= 0.005}
     return round(bias, 4), dict(sorted(kept.items()))
 
@@ -174,20 +202,20 @@ def _head(bias: float, weights: dict[str, float]) -> dict[str, object]:
     return {"bias": bias, "weights": weights}
 
 
-def train(examples: Iterable[Example], hyper: Hyper = Hyper()) -> dict[str, object]:
-    """The model as a JSON-ready dict."""
-    rows = [(tuple(sorted(features(normalise(e.text)))), e) for e in examples]
+def train(examples: Iterable[Example], hyper: Hyper = Hyper(), with_categories: bool = True) -> dict[str, object]:
+    """The model as a JSON-ready dict (without category heads, only what calibration reads: harm and jailbreak)."""
+    rows = [(tuple(sorted(f for f in features(normalise(e.text)) if not function_word_pair(f))), e) for e in examples]
     # The shape of a text (symbol runs, length) is evidence of a wrapper, not of what is asked: only the jailbreak
     # head weighs it. Otherwise the benign code and markup in the examples teach the harm head that an adversarial
     # suffix makes a request safer.
     direct = [(tuple(f for f in found if f not in SHAPE_FEATURES), e) for found, e in rows if not e.jailbreak]
     harm = _train_head([(found, e.violating) for found, e in direct], hyper, SEED)
-    jailbreak = _train_head([(found, e.jailbreak) for found, e in rows], hyper, SEED + 1)
+    jailbreak = _train_head([(found, e.jailbreak) for found, e in rows], hyper, SEED + 1, hyper.jailbreak_min_count)
     labelled = [(found, e.category) for found, e in direct if e.violating and e.category is not None]
     categories: dict[str, object] = {}
-    for offset, category in enumerate(c for c in Category if c is not Category.PLATFORM_ABUSE):
+    for offset, category in enumerate(c for c in Category if c is not Category.PLATFORM_ABUSE and with_categories):
         samples = [(found, label is category) for found, label in labelled]
-        categories[category.value] = _head(*_train_head(samples, hyper, SEED + 2 + offset))
+        categories[category.value] = _head(*_train_head(samples, hyper, SEED + 2 + offset, hyper.category_min_count))
     return {
         "feature_version": FEATURE_VERSION,
         "seed": SEED,
@@ -218,7 +246,8 @@ def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> d
     """
     benign: dict[str, dict[bool, list[float]]] = {"harm": {False: [], True: []}, "jailbreak": {False: [], True: []}}
     for fold in range(hyper.folds):
-        model = FastTierModel.from_dict(train([e for e in examples if _fold(e.text, hyper.folds) != fold], hyper))
+        kept = [e for e in examples if _fold(e.text, hyper.folds) != fold]
+        model = FastTierModel.from_dict(train(kept, hyper, with_categories=False))
         for example in examples:
             if example.violating or example.templated or _fold(example.text, hyper.folds) != fold:
                 continue

@@ -15,26 +15,28 @@ of policy terms below). Three heads of logistic weights score it, built by `make
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import math
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import pairwise
+from typing import Any
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
 
 MODEL_RESOURCE = "fast_tier_model.json.gz"
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 
-_SUBSTITUTIONS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-_WHITESPACE = re.compile(r"\s+")
+_SUBSTITUTIONS = (("0", "o"), ("1", "i"), ("3", "e"), ("4", "a"), ("5", "s"), ("7", "t"), ("@", "a"), ("$", "s"))
 _TOKEN = re.compile(r"[a-z']+")
-_SYMBOL = re.compile(r"[{}\[\]()<>|\\^~`=*+#_]")
+_SYMBOLS = "{}[]()<>|\\^~`=*+#_"
 # A child's age ("12 year old", "14-year-old", "13yo") after normalisation has turned digits into letters
 # (1→i, 3→e, 5→s, 7→t, 0→o; "4" alone becomes "a", too common to count).
 _MINOR_AGE = re.compile(r"\b(?:i[oi2eas6t]?|[2es6t89])[ -]?(?:years?[ -]?old|yrs?[ -]?old|yo)\b")
@@ -65,6 +67,8 @@ _MINOR_WORDS = frozenset(
         "shota",
     ]
 )
+# The age pattern is slow to scan for; it runs only when a text has "old" or a word ending in "yo" (13yo).
+_YO = re.compile(r"yo\b")
 _STOPWORD_TEXT = (
     "a an the and or but if of to in on at by for with from into onto about as is are was were be been being am "
     "do does did done have has had i me my mine we us our you your yours he him his she her it its they them their "
@@ -77,73 +81,138 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # text also names something the policy is about is what tells them apart most often. The model learns how much
 # that counts (the `@harm` feature). These terms are Warden's own reading of the usage policy, not taken from
 # any evaluation set.
-_HARM_ANCHOR_STEMS = (
-    # weapons, explosives, CBRN, drugs, trafficking
-    "bomb", "explosi", "detonat", "grenade", "firearm", "gun", "rifle", "pistol", "ammunition", "weapon", "silencer",
-    "nerve agent", "sarin", "ricin", "anthrax", "toxin", "poison", "pathogen", "bioweapon", "nuclear", "uranium",
-    "plutonium", "meth", "cocaine", "heroin", "fentanyl", "opioid", "narcotic", "drug", "mdma", "lsd", "smuggl",
-    "traffick", "counterfeit",
-    # violence, hate, extremism
-    "kill", "murder", "assassin", "massacre", "shoot", "stab", "tortur", "terror", "attack", "violen", "harm", "hurt",
-    "injur", "maim", "genocid", "behead", "hostage", "kidnap", "abduct", "racis", "nazi", "supremac", "slur",
-    "inferior", "hate", "hateful", "discriminat", "xenophob", "antisemit", "homophob", "transphob", "sexis",
-    "misogyn", "extremis", "jihad", "propaganda", "radicali", "incite",
-    # unauthorised access, privacy, surveillance
-    "hack", "exploit", "malware", "ransomware", "virus", "trojan", "keylog", "spyware", "stalkerware", "phish",
-    "crack", "brute", "password", "credential", "steal", "stole", "theft", "breach", "ddos", "botnet", "backdoor",
-    "rootkit", "bypass", "dox", "stalk", "surveil", "spy", "track", "personal data", "personal information",
-    "social security", "identity", "facial recognition", "biometric", "social scor",
-    # fraud and abuse
-    "fraud", "scam", "launder", "embezzl", "forge", "fake", "ponzi", "pyramid scheme", "insider trading", "evade",
-    "evasion", "cheat", "plagiar", "bribe", "extort", "blackmail", "spam",
-    # self-harm, harassment, cruelty
-    "suicid", "self-harm", "self harm", "anorex", "bulimi", "starv", "purg", "overdos", "bully", "harass",
-    "humiliat", "shame", "shaming", "cruel", "abuse",
-    # sexual content, minors
-    "sex", "porn", "nude", "naked", "erotic", "explicit", "child", "minor", "underage", "teen", "groom", "molest",
-    "pedo", "incest", "rape",
-    # misinformation, elections, impersonation
-    "defam", "libel", "slander", "misinformation", "disinformation", "conspiracy", "hoax", "false", "mislead",
-    "election", "vote", "voter", "ballot", "rig ", "rigg", "impersonat",
-    # illegality in general, critical infrastructure
-    "illegal", "illicit", "unlawful", "crime", "criminal", "undetect", "untraceable", "without getting caught",
-    "without consent", "without permission", "black market", "dark web", "darknet", "infrastructure", "power grid",
-    "water supply", "scada", "sabotag",
-)  # fmt: skip
+_POLICY_TERMS: dict[str, tuple[str, ...]] = {
+    "weapons": (
+        "bomb", "explosi", "detonat", "grenade", "firearm", "gun", "rifle", "pistol", "ammunition", "weapon",
+        "silencer",
+    ),
+    "cbrn": (
+        "nerve agent", "sarin", "ricin", "anthrax", "toxin", "poison", "pathogen", "bioweapon", "nuclear", "uranium",
+        "plutonium",
+    ),
+    "drugs": ("meth", "cocaine", "heroin", "fentanyl", "opioid", "narcotic", "drug", "mdma", "lsd"),
+    "trafficking": ("smuggl", "traffick", "counterfeit", "black market", "dark web", "darknet"),
+    "violence": (
+        "kill", "murder", "assassin", "massacre", "shoot", "stab", "tortur", "terror", "attack", "violen", "harm",
+        "hurt", "injur", "maim", "genocid", "behead", "hostage", "kidnap", "abduct",
+    ),
+    "hate": (
+        "racis", "nazi", "supremac", "slur", "inferior", "hate", "hateful", "discriminat", "xenophob", "antisemit",
+        "homophob", "transphob", "sexis", "misogyn", "extremis", "jihad", "propaganda", "radicali", "incite",
+    ),
+    "cyber": (
+        "hack", "exploit", "malware", "ransomware", "virus", "trojan", "keylog", "spyware", "stalkerware", "phish",
+        "crack", "brute", "password", "credential", "breach", "ddos", "botnet", "backdoor", "rootkit", "bypass",
+    ),
+    "privacy": (
+        "dox", "stalk", "surveil", "spy", "track", "personal data", "personal information", "social security",
+        "identity", "facial recognition", "biometric", "social scor",
+    ),
+    "fraud": (
+        "fraud", "scam", "launder", "embezzl", "forge", "fake", "ponzi", "pyramid scheme", "insider trading", "evade",
+        "evasion", "cheat", "plagiar", "bribe", "extort", "blackmail", "spam", "steal", "stole", "theft",
+    ),
+    "self_harm": ("suicid", "self-harm", "self harm", "anorex", "bulimi", "starv", "purg", "overdos"),
+    "harassment": ("bully", "harass", "humiliat", "shame", "shaming", "cruel", "abuse"),
+    "sexual": ("sex", "porn", "nude", "naked", "erotic", "explicit", "incest", "rape", "molest"),
+    "minors": ("child", "minor", "underage", "teen", "groom", "pedo"),
+    "deception": (
+        "defam", "libel", "slander", "misinformation", "disinformation", "conspiracy", "hoax", "false", "mislead",
+        "impersonat",
+    ),
+    "elections": ("election", "vote", "voter", "ballot", "rig ", "rigg"),
+    "illegal": ("illegal", "illicit", "unlawful", "crime", "criminal"),
+    # Wanting not to be found out: the clearest sign of intent the words of a request carry.
+    "evasion": (
+        "undetect", "untraceable", "without getting caught", "without being caught", "without being detected",
+        "without being traced", "without anyone know", "without consent", "without permission", "get away with",
+        "avoid detection", "cover my tracks", "leave no trace",
+    ),
+    "infrastructure": ("infrastructure", "power grid", "water supply", "scada", "sabotag"),
+}  # fmt: skip
+# Single-word terms match any word they start ("explosi" matches explosive and explosives); a multi-word term
+# matches a run of words whose last one it starts ("social scor" matches "social scoring").
+_WORD_TERMS = {term: f"@harm:{group}" for group, terms in _POLICY_TERMS.items() for term in terms if " " not in term}
+_PHRASE_TERMS: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _group, _terms in _POLICY_TERMS.items():
+    for _term in _terms:
+        if " " in _term.strip() or "-" in _term:
+            _first, *_rest = re.split(r"[ -]", _term)
+            _PHRASE_TERMS.setdefault(_first, []).append((tuple(_rest), f"@harm:{_group}"))
+# "rig" as a word, not the start of right or rigorous.
+_EXACT_TERMS = {
+    term.strip(): f"@harm:{group}" for group, terms in _POLICY_TERMS.items() for term in terms if term.endswith(" ")
+}
+_LONGEST_TERM = max(map(len, _WORD_TERMS))
+# Asking for the means (how to, steps, where to buy) rather than about a subject: with a policy term, the shape of
+# a request for operational help. Benign look-alikes share it ("how do I kill a process"); the words decide.
+_ASK = re.compile(
+    r"\b(?:how (?:to|do i|do you|can i|could i|would i|should i|would one|does one|can one|can you|do people|"
+    r"might i)|ways? (?:to|of)|steps? (?:to|for)|step[- ]by[- ]step|instructions?|guide (?:to|on|for)|tutorial|"
+    r"walk me through|teach me|show me how|explain (?:exactly )?how|recipe|best way|easiest way|quickest way|"
+    r"fastest way|simplest way|cheapest way|most effective way|where (?:can|do|could|should|would) (?:i|you|one) "
+    r"(?:buy|get|find|order|obtain|purchase|source)|what do i need to|tips (?:on|for)|help me|give me|i need|"
+    r"i want to)\b"
+)
 
 
 # Ordinary words that merely start like a policy term ("method" is not "meth", "forget" is not "forge",
 # "stable" is not "stab", "harmony" is not "harm").
 _NOT_HARM_ANCHOR = re.compile(r"(?:method|methan|methyl|forget|stabl|stabil|harmon|cracker|crackl|rapeseed|doxycyc)")
 
-_Trie = dict[str, "_Trie"]
+
+def _word_term(word: str) -> str:
+    """The policy-term group a word starts with ("" for none): the longest matching term wins."""
+    if word in _EXACT_TERMS:
+        return _EXACT_TERMS[word]
+    if _NOT_HARM_ANCHOR.match(word):
+        return ""
+    for length in range(min(len(word), _LONGEST_TERM), 1, -1):
+        group = _WORD_TERMS.get(word[:length])
+        if group is not None:
+            return group
+    return ""
 
 
-def _trie_pattern(stems: tuple[str, ...]) -> str:
-    """One regex for "any of these stems", as a prefix trie: a character decides each branch, so the search
-    does not try every stem at every position of a 4,000-character prompt."""
-    trie: _Trie = {}
-    for stem in stems:
-        node = trie
-        for char in stem:
-            node = node.setdefault(char, {})
-        node[""] = {}
+def _phrase_terms(words: list[str], firsts: set[str]) -> set[str]:
+    """Groups of the multi-word terms in a text, given the words of it that start one (found by list.index, in C)."""
+    groups: set[str] = set()
+    for first in firsts:
+        index = -1
+        while True:
+            try:
+                index = words.index(first, index + 1)
+            except ValueError:
+                break
+            for rest, group in _PHRASE_TERMS[first]:
+                following = words[index + 1 : index + 1 + len(rest)]
+                if (
+                    len(following) == len(rest)
+                    and following[:-1] == list(rest[:-1])
+                    and following[-1].startswith(rest[-1])
+                ):
+                    groups.add(group)
+    return groups
 
-    def build(node: _Trie) -> str:
-        ends = "" in node
-        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
-        return body + "?" if ends else body
 
-    return r"\b" + build(trie)
+_CACHE_LIMIT = 200_000
 
 
-@cache
-def _harm_anchor() -> re.Pattern[str]:
-    """The policy-term pattern, compiled on first use rather than at import."""
-    return re.compile(_trie_pattern(_HARM_ANCHOR_STEMS))
+def _cached(cache: dict[str, str], compute: Callable[[str], str], words: list[str]) -> list[str]:
+    """`compute` of every word, from a per-process cache (cleared when it passes its limit): prompts repeat
+    most of their words, and a dict lookup per word runs in C where the computation would not."""
+    found = list(map(cache.get, words))
+    if None in found:
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        for index, word in enumerate(words):
+            if found[index] is None:
+                found[index] = cache[word] = compute(word)
+    return found  # type: ignore[return-value]
+
+
+_STEMS: dict[str, str] = {}
+_TERMS: dict[str, str] = {}
 
 
 # The lowest score from which the fast tier acts alone; the build may calibrate a higher one (`confident`).
@@ -155,30 +224,82 @@ _SCORE_FLOOR = 0.01
 
 
 def normalise(text: str) -> str:
-    """Lower case, undo common digit/symbol letter swaps, and collapse whitespace."""
-    return _WHITESPACE.sub(" ", text.lower().translate(_SUBSTITUTIONS))
+    """Lower case, undo common digit/symbol letter swaps, and collapse whitespace (trimmed at both ends)."""
+    text = text.lower()
+    # A few replace() calls run at C speed; str.translate with a table is six times slower on 4,000 characters.
+    for swapped, letter in _SUBSTITUTIONS:
+        if swapped in text:
+            text = text.replace(swapped, letter)
+    return " ".join(text.split())
+
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
+
+
+def stem(token: str) -> str:
+    """A light suffix stripper, so that hacking, hacked and hackers count as one word with hack, and writes,
+    writing and write as one with writ."""
+    root = token
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            if suffix == "s" and token.endswith(("ss", "us", "is")):
+                break
+            root = token[: -len(suffix)]
+            if suffix in ("ies", "ied"):
+                root += "y"
+            elif len(root) >= 4 and root[-1] == root[-2] and root[-1] not in "lsz":
+                root = root[:-1]  # stopped -> stop, planning -> plan
+            break
+    return root[:-1] if len(root) >= 4 and root.endswith("e") else root
+
+
+def _stem_word(word: str) -> str:
+    return word if word in STOPWORDS else stem(word)
 
 
 def features(prepared: str) -> set[str]:
-    """The feature set of normalised text: words, adjacent word pairs, shape markers and the policy-term marker."""
-    tokens = _TOKEN.findall(prepared)
-    # Function words alone say nothing about harm; pairs that hold a content word do ("how to" does not).
-    found = {token for token in tokens if token not in STOPWORDS}
-    found.update(
-        [f"{first} {second}" for first, second in pairwise(tokens) if first not in STOPWORDS or second not in STOPWORDS]
-    )
-    symbols = len(_SYMBOL.findall(prepared))
+    """The feature set of normalised text: stemmed words, adjacent word pairs, pairs of neighbouring content
+    words, shape markers, and markers for policy terms, requests for the means, and minors."""
+    words = _TOKEN.findall(prepared)
+    tokens = _cached(_STEMS, _stem_word, words)
+    stop = STOPWORDS
+    content = [token for token in tokens if token not in stop]
+    found = set(content)
+    # Every adjacent pair (joined in C). Pairs of two function words ("how to") say nothing about harm: the build
+    # gives them no weight (`function_word_pair`), so they cost a lookup that misses and nothing more.
+    found.update(map(" ".join, pairwise(tokens)))
+    symbols = sum(map(prepared.count, _SYMBOLS))
     if symbols >= 3:
         found.add("#symbols3")
-    if symbols >= 10:
-        found.add("#symbols10")
+        if symbols >= 10:
+            found.add("#symbols10")
     if len(tokens) >= 60:
         found.add("#long")
-    if any(not _NOT_HARM_ANCHOR.match(prepared, hit.start()) for hit in _harm_anchor().finditer(prepared)):
+    asks = _ASK.search(prepared) is not None
+    if asks:
+        found.add("@ask")
+    unique = set(words)
+    policy = set(_cached(_TERMS, _word_term, list(unique)))
+    policy.discard("")
+    firsts = unique.intersection(_PHRASE_TERMS)
+    if firsts:
+        policy |= _phrase_terms(words, firsts)
+    if policy:
+        found.update(policy)
         found.add("@harm")
-    if _MINOR_AGE.search(prepared) or not _MINOR_WORDS.isdisjoint(tokens):
+        if asks:
+            found.add("@ask&@harm")
+            found.update([f"@ask&{group}" for group in policy])
+    if not _MINOR_WORDS.isdisjoint(unique) or (
+        ("old" in unique or _YO.search(prepared)) and _MINOR_AGE.search(prepared)
+    ):
         found.add("#minor")
     return found
+
+
+def function_word_pair(feature: str) -> bool:
+    first, _, second = feature.partition(" ")
+    return bool(second) and first in STOPWORDS and second in STOPWORDS
 
 
 def sigmoid(value: float) -> float:
@@ -211,6 +332,29 @@ class FastTierModel:
     categories: dict[Category, LinearHead]
     # The score from which a verdict is confident enough to act without the moderator (calibrated in the build).
     confident: float = MIN_CONFIDENT
+    _table: dict[str, tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
+    _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # One lookup per feature for every head: a 4,000-character prompt has over a thousand features, and a
+        # lookup in a large dict is most of the cost of a screen. Each entry is (harm, jailbreak) or, for features
+        # any category head weighs, (harm, jailbreak, (category weights...)).
+        order = tuple(self.categories)
+        table: dict[str, tuple[Any, ...]] = {}
+        for feature in self.harm.weights.keys() | self.jailbreak.weights.keys():
+            table[feature] = (self.harm.weights.get(feature, 0.0), self.jailbreak.weights.get(feature, 0.0))
+        weighed = set().union(*(head.weights for head in self.categories.values()))
+        for feature in weighed:
+            harm, jailbreak = table.get(feature, (0.0, 0.0))
+            table[feature] = (
+                harm,
+                jailbreak,
+                tuple(self.categories[category].weights.get(feature, 0.0) for category in order),
+            )
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_order", order)
+        object.__setattr__(self, "_category_biases", tuple(self.categories[category].bias for category in order))
 
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> FastTierModel:
@@ -239,12 +383,20 @@ class FastTierModel:
         """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
         found = features(prepared)
         scores: dict[Category, float] = {}
-        harm = sigmoid(self.harm.logit(found))
-        jailbreak = sigmoid(self.jailbreak.logit(found))
+        # Summed column-wise by zip and sum, in C: a Python loop over the hits would cost more than everything else.
+        hits = list(filter(None, map(self._table.get, found)))
+        # The first two columns are the heads every entry has (zip stops at the shortest entry).
+        columns = zip(*hits)  # noqa: B905
+        harm_sum, jailbreak_sum = (sum(next(columns)), sum(next(columns))) if hits else (0.0, 0.0)
+        harm = sigmoid(self.harm.bias + harm_sum)
+        jailbreak = sigmoid(self.jailbreak.bias + jailbreak_sum)
         if harm >= _CATEGORY_FLOOR:
-            likelihood = {category: head.logit(found) for category, head in self.categories.items()}
-            top = max(likelihood.values())
-            for category, logit in likelihood.items():
+            order = self._order
+            weighed = [entry[2] for entry in hits if len(entry) == 3]
+            sums = map(sum, zip(*weighed, strict=True)) if weighed else (0.0,) * len(order)
+            logits = [bias + total for bias, total in zip(self._category_biases, sums, strict=True)]
+            top = max(logits)
+            for category, logit in zip(order, logits, strict=True):
                 # The most likely category carries the whole harm score; the others in proportion to their odds.
                 score = harm * math.exp(logit - top)
                 if score >= _SCORE_FLOOR:
@@ -259,9 +411,17 @@ class FastTierModel:
 
 @cache
 def load_model() -> FastTierModel:
-    """The committed model (read once per process)."""
+    """The committed model (read once per process).
+
+    Its hundreds of thousands of objects live as long as the process: they are moved out of the garbage
+    collector's generations (`gc.freeze`), or every full collection would walk them, a multi-millisecond pause
+    in the middle of a screen.
+    """
     raw = resources.files("warden").joinpath("data", MODEL_RESOURCE).read_bytes()
-    return FastTierModel.from_dict(json.loads(gzip.decompress(raw)))
+    model = FastTierModel.from_dict(json.loads(gzip.decompress(raw)))
+    gc.collect()
+    gc.freeze()
+    return model
 
 
 class FastTierScreener:
