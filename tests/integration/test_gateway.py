@@ -429,7 +429,7 @@ def test_moderator_request_is_deterministic_forced_and_cached(
     assert [tool["name"] for tool in call.body["tools"]] == [TOOL_NAME]
     assert call.body["system"][0]["cache_control"] == {"type": "ephemeral"}
     # Only the end user's words are classified, wrapped as data.
-    assert "the family that moved in next door" in call.body["messages"][0]["content"]
+    assert "a profile of my new neighbours" in call.body["messages"][0]["content"]
 
 
 @pytest.fixture
