@@ -25,8 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from itertools import pairwise
-from typing import Any
+from itertools import pairwise, repeat
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
@@ -258,13 +257,12 @@ def _stem_word(word: str) -> str:
 
 
 def features(prepared: str) -> set[str]:
-    """The feature set of normalised text: stemmed words, adjacent word pairs, pairs of neighbouring content
-    words, shape markers, and markers for policy terms, requests for the means, and minors."""
+    """The feature set of normalised text: stemmed words, adjacent word pairs, shape markers, and markers for
+    policy terms, requests for the means, and minors."""
     words = _TOKEN.findall(prepared)
     tokens = _cached(_STEMS, _stem_word, words)
-    stop = STOPWORDS
-    content = [token for token in tokens if token not in stop]
-    found = set(content)
+    found = set(tokens)
+    found -= STOPWORDS  # a function word alone says nothing about harm
     # Every adjacent pair (joined in C). Pairs of two function words ("how to") say nothing about harm: the build
     # gives them no weight (`function_word_pair`), so they cost a lookup that misses and nothing more.
     found.update(map(" ".join, pairwise(tokens)))
@@ -332,27 +330,26 @@ class FastTierModel:
     categories: dict[Category, LinearHead]
     # The score from which a verdict is confident enough to act without the moderator (calibrated in the build).
     confident: float = MIN_CONFIDENT
-    _table: dict[str, tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    _heads: dict[str, complex] = field(init=False, repr=False, compare=False)
+    _category_table: dict[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
     _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
     _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # One lookup per feature for every head: a 4,000-character prompt has over a thousand features, and a
-        # lookup in a large dict is most of the cost of a screen. Each entry is (harm, jailbreak) or, for features
-        # any category head weighs, (harm, jailbreak, (category weights...)).
-        order = tuple(self.categories)
-        table: dict[str, tuple[Any, ...]] = {}
+        # A 4,000-character prompt has over a thousand features, and reading them is most of the cost of a screen,
+        # so every read is one lookup and the sums run in C. The two heads read on every prompt share one table
+        # of complex numbers, harm + jailbreak·i: a single sum() adds both. The category heads, read only when the
+        # harm score matters, share another: a tuple of every category's weight per feature.
+        heads: dict[str, complex] = {}
         for feature in self.harm.weights.keys() | self.jailbreak.weights.keys():
-            table[feature] = (self.harm.weights.get(feature, 0.0), self.jailbreak.weights.get(feature, 0.0))
-        weighed = set().union(*(head.weights for head in self.categories.values()))
-        for feature in weighed:
-            harm, jailbreak = table.get(feature, (0.0, 0.0))
-            table[feature] = (
-                harm,
-                jailbreak,
-                tuple(self.categories[category].weights.get(feature, 0.0) for category in order),
-            )
-        object.__setattr__(self, "_table", table)
+            heads[feature] = complex(self.harm.weights.get(feature, 0.0), self.jailbreak.weights.get(feature, 0.0))
+        order = tuple(self.categories)
+        categories = {
+            feature: tuple(self.categories[category].weights.get(feature, 0.0) for category in order)
+            for feature in set().union(*(head.weights for head in self.categories.values()))
+        }
+        object.__setattr__(self, "_heads", heads)
+        object.__setattr__(self, "_category_table", categories)
         object.__setattr__(self, "_order", order)
         object.__setattr__(self, "_category_biases", tuple(self.categories[category].bias for category in order))
 
@@ -383,18 +380,15 @@ class FastTierModel:
         """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
         found = features(prepared)
         scores: dict[Category, float] = {}
-        # Summed column-wise by zip and sum, in C: a Python loop over the hits would cost more than everything else.
-        hits = list(filter(None, map(self._table.get, found)))
-        # The first two columns are the heads every entry has (zip stops at the shortest entry).
-        columns = zip(*hits)  # noqa: B905
-        harm_sum, jailbreak_sum = (sum(next(columns)), sum(next(columns))) if hits else (0.0, 0.0)
-        harm = sigmoid(self.harm.bias + harm_sum)
-        jailbreak = sigmoid(self.jailbreak.bias + jailbreak_sum)
+        total = sum(map(self._heads.get, found, repeat(0j)))
+        harm = sigmoid(self.harm.bias + total.real)
+        jailbreak = sigmoid(self.jailbreak.bias + total.imag)
         if harm >= _CATEGORY_FLOOR:
             order = self._order
-            weighed = [entry[2] for entry in hits if len(entry) == 3]
+            # Summed column-wise by zip and sum, in C.
+            weighed = list(filter(None, map(self._category_table.get, found)))
             sums = map(sum, zip(*weighed, strict=True)) if weighed else (0.0,) * len(order)
-            logits = [bias + total for bias, total in zip(self._category_biases, sums, strict=True)]
+            logits = [bias + weight for bias, weight in zip(self._category_biases, sums, strict=True)]
             top = max(logits)
             for category, logit in zip(order, logits, strict=True):
                 # The most likely category carries the whole harm score; the others in proportion to their odds.
