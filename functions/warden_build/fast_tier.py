@@ -164,12 +164,12 @@ def dev_examples(eval_dir: Path) -> list[Example]:
 
 
 def _train_head(
-    samples: Sequence[tuple[tuple[str, ...], bool]], hyper: Hyper, seed: int, min_count: int | None = None
+    samples: Sequence[tuple[tuple[str, ...], bool]], hyper: Hyper, seed: int, min_count: int
 ) -> tuple[float, dict[str, float]]:
-    """Class-balanced logistic regression by SGD; features are sorted so float sums are order-stable."""
+    """Class-balanced logistic regression by SGD over the features seen at least `min_count` times; features are
+    sorted so float sums are order-stable."""
     counts = Counter(feature for found, _ in samples for feature in found)
-    least = hyper.min_count if min_count is None else min_count
-    vocabulary = sorted(feature for feature, count in counts.items() if count >= least)
+    vocabulary = sorted(feature for feature, count in counts.items() if count >= min_count)
     index = {feature: position for position, feature in enumerate(vocabulary)}
     prepared = [(tuple(index[f] for f in found if f in index), label) for found, label in samples]
     positives = sum(1 for _, label in prepared if label) or 1
@@ -206,17 +206,19 @@ def _head(bias: float, weights: dict[str, float]) -> dict[str, object]:
 
 
 def train(examples: Iterable[Example], hyper: Hyper = Hyper(), with_categories: bool = True) -> dict[str, object]:
-    """The model as a JSON-ready dict (without category heads, only what calibration reads: harm and jailbreak)."""
+    """The model as a JSON-ready dict. Calibration reads only the harm and jailbreak heads, so it trains without
+    the category heads (`with_categories=False`)."""
     rows = [(tuple(sorted(f for f in features(normalise(e.text)) if not function_word_pair(f))), e) for e in examples]
     # The shape of a text (symbol runs, length) is evidence of a wrapper, not of what is asked: only the jailbreak
     # head weighs it. Otherwise the benign code and markup in the examples teach the harm head that an adversarial
     # suffix makes a request safer.
     direct = [(tuple(f for f in found if f not in SHAPE_FEATURES), e) for found, e in rows if not e.jailbreak]
-    harm = _train_head([(found, e.violating) for found, e in direct], hyper, SEED)
+    harm = _train_head([(found, e.violating) for found, e in direct], hyper, SEED, hyper.min_count)
     jailbreak = _train_head([(found, e.jailbreak) for found, e in rows], hyper, SEED + 1, hyper.jailbreak_min_count)
     labelled = [(found, e.category) for found, e in direct if e.violating and e.category is not None]
     categories: dict[str, object] = {}
-    for offset, category in enumerate(c for c in Category if c is not Category.PLATFORM_ABUSE and with_categories):
+    harmful_categories = [c for c in Category if c is not Category.PLATFORM_ABUSE] if with_categories else []
+    for offset, category in enumerate(harmful_categories):
         samples = [(found, label is category) for found, label in labelled]
         categories[category.value] = _head(*_train_head(samples, hyper, SEED + 2 + offset, hyper.category_min_count))
     return {

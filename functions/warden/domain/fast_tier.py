@@ -1,11 +1,12 @@
-"""The offline fast tier: a small learned linear model, pure Python, no network, well under a millisecond.
+"""The offline fast tier: a small learned linear model, pure Python, no network, about a millisecond.
 
-The text is normalised (lower case, common letter swaps undone), split into words, and turned into a set
-of word and word-pair features, a few shape features (runs of symbols, as in adversarial suffixes) and one
-policy feature: whether the text names something the usage policy is about (`@harm`, from Warden's own list
-of policy terms below). Three heads of logistic weights score it, built by `make fast-tier` (see
-`warden_build.fast_tier`, which also calibrates the heads' biases out of fold) and shipped as
-`warden/data/fast_tier_model.json.gz`:
+The text is normalised (lower case, common letter swaps undone), split into words and stemmed, and turned into a
+set of features: words and adjacent word pairs, a few shape features (runs of symbols, as in adversarial
+suffixes, and length), and markers from Warden's own list of policy terms below: `@harm` and `@harm:<group>`
+when the text names something the usage policy is about, `@ask` when it asks for the means (how to, step by
+step, where to buy) and their conjunction, and `#minor`. Three heads of logistic weights score it, built by
+`make fast-tier` (see `warden_build.fast_tier`, which also calibrates the heads' biases out of fold) and shipped
+as `warden/data/fast_tier_model.json.gz`:
 
 - `harm`: is this a direct request for prohibited help? Its score goes to the most likely category.
 - `jailbreak`: is this a wrapper that tries to switch safeguards off (prompt injection, role-play
@@ -131,13 +132,26 @@ _POLICY_TERMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # Single-word terms match any word they start ("explosi" matches explosive and explosives); a multi-word term
 # matches a run of words whose last one it starts ("social scor" matches "social scoring").
-_WORD_TERMS = {term: f"@harm:{group}" for group, terms in _POLICY_TERMS.items() for term in terms if " " not in term}
-_PHRASE_TERMS: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-for _group, _terms in _POLICY_TERMS.items():
-    for _term in _terms:
-        if " " in _term.strip() or "-" in _term:
-            _first, *_rest = re.split(r"[ -]", _term)
-            _PHRASE_TERMS.setdefault(_first, []).append((tuple(_rest), f"@harm:{_group}"))
+_WORD_TERMS = {
+    term: f"@harm:{group}"
+    for group, terms in _POLICY_TERMS.items()
+    for term in terms
+    if " " not in term and "-" not in term
+}
+
+
+def _phrase_index() -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """Multi-word terms by their first word: (the words after it, the group)."""
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for group, terms in _POLICY_TERMS.items():
+        for term in terms:
+            if " " in term.strip() or "-" in term:
+                first, *rest = re.split(r"[ -]", term)
+                index.setdefault(first, []).append((tuple(rest), f"@harm:{group}"))
+    return index
+
+
+_PHRASE_TERMS = _phrase_index()
 # "rig" as a word, not the start of right or rigorous.
 _EXACT_TERMS = {
     term.strip(): f"@harm:{group}" for group, terms in _POLICY_TERMS.items() for term in terms if term.endswith(" ")
