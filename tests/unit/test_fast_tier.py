@@ -101,6 +101,21 @@ def test_letter_substitutions_do_not_hide_a_request() -> None:
 
 def test_normalise_lowers_case_undoes_substitutions_and_collapses_whitespace() -> None:
     assert normalise("M4K3\n\t a   B0MB") == "make a bomb"
+    assert normalise("  Step 1: mix it...\r\n\r\n  (then) WAIT!  ") == "step i mix it (then) wait"
+
+
+def test_normalise_reads_other_forms_of_letters_and_separates_words_at_other_characters() -> None:
+    full_width = "".join(chr(ord(char) + 0xFEE0) if char != " " else char for char in "make a bomb")
+    assert normalise(full_width) == "make a bomb"
+    assert normalise("\U0001d41b\U0001d428\U0001d426\U0001d41b") == "bomb"  # mathematical bold
+    assert normalise("caf\u00e9 na\u00efve\u2014ok") == "caf na ve ok"
+
+
+def test_packed_category_weights_sum_exactly() -> None:
+    rows = [[0.25, -1.5, 3.0], [-0.75, 2.0, -3.5], [0.0, -0.5, 0.125]]
+    total = sum(fast_tier._pack(row) for row in rows)
+    assert fast_tier._unpack(total, 3) == pytest.approx([-0.5, 0.0, -0.375], abs=1e-6)
+    assert fast_tier._unpack(0, 2) == [0.0, 0.0]
 
 
 def test_features_are_stemmed_words_and_pairs() -> None:
@@ -200,6 +215,10 @@ def test_policy_terms_and_minors_are_features() -> None:
     assert "#minor" in features(normalise("a story about a 13 year old"))
     assert "#minor" in features(normalise("my 14-year-old son"))
     assert "#minor" not in features(normalise("a 30 year old man"))
+    assert "#minor" in features(normalise("games for an 11-year-old's party"))
+    assert "#minor" in features(normalise("my 13yo"))
+    assert "#minor" not in features(normalise("a 113 year old tree"))
+    assert "#minor" not in features(normalise("the 4 yo"))  # "4" is "a" after normalising: too common to count
 
 
 @pytest.mark.parametrize(
