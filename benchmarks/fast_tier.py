@@ -18,6 +18,7 @@ from warden.domain.fast_tier import MODEL_RESOURCE, FastTierScreener
 
 LONG_CHARS = 4_000
 RUNS = 2_000
+PASSES = 5
 
 
 def _prompts() -> tuple[list[str], list[str]]:
@@ -45,10 +46,15 @@ def run() -> dict[str, Any]:
     mix = [text for index, long_text in enumerate(long) for text in (*short[4 * index : 4 * index + 4], long_text)]
     for text in mix[:200]:
         screener.screen(text)
-    started = time.perf_counter()
-    for text in mix:
-        screener.screen(text)
-    elapsed = time.perf_counter() - started
+    # The first pass meets most words for the first time (the per-process word caches fill); the median of five
+    # passes is the steady state of a warm Lambda, and steadier than one pass on a shared machine.
+    passes: list[float] = []
+    for _ in range(PASSES):
+        started = time.perf_counter()
+        for text in mix:
+            screener.screen(text)
+        passes.append(time.perf_counter() - started)
+    elapsed = statistics.median(passes)
     latencies: list[float] = []
     for index in range(RUNS):
         text = long[index % len(long)]
@@ -59,6 +65,7 @@ def run() -> dict[str, Any]:
     artifact = resources.files("warden").joinpath("data", MODEL_RESOURCE).read_bytes()
     return {
         "prompts_per_second_mix": round(len(mix) / elapsed),
+        "prompts_per_second_mix_first_pass": round(len(mix) / passes[0]),
         "mix": f"{len(mix)} prompts, 4 short : 1 of 4,000 chars",
         "long_p50_ms": round(statistics.median(latencies), 3),
         "long_p99_ms": round(latencies[int(0.99 * len(latencies)) - 1], 3),

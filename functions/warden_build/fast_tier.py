@@ -29,6 +29,7 @@ from warden.domain.fast_tier import (
     FastTierModel,
     features,
     function_word_pair,
+    is_pair,
     normalise,
     sigmoid,
 )
@@ -215,7 +216,12 @@ def train(examples: Iterable[Example], hyper: Hyper = Hyper(), with_categories: 
     direct = [(tuple(f for f in found if f not in SHAPE_FEATURES), e) for found, e in rows if not e.jailbreak]
     harm = _train_head([(found, e.violating) for found, e in direct], hyper, SEED, hyper.min_count)
     jailbreak = _train_head([(found, e.jailbreak) for found, e in rows], hyper, SEED + 1, hyper.jailbreak_min_count)
-    labelled = [(found, e.category) for found, e in direct if e.violating and e.category is not None]
+    # The category heads weigh words and markers only, not pairs: the fast tier reads them for that set alone.
+    labelled = [
+        (tuple(f for f in found if not is_pair(f)), e.category)
+        for found, e in direct
+        if e.violating and e.category is not None
+    ]
     categories: dict[str, object] = {}
     harmful_categories = [c for c in Category if c is not Category.PLATFORM_ABUSE] if with_categories else []
     for offset, category in enumerate(harmful_categories):

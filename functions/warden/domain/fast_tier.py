@@ -300,6 +300,17 @@ def _stem_word(word: str) -> str:
 def features(prepared: str) -> set[str]:
     """The feature set of normalised text: stemmed words, adjacent word pairs, shape markers, and markers for
     policy terms, requests for the means, and minors."""
+    found, pairs = _features(prepared)
+    return found | pairs
+
+
+def is_pair(feature: str) -> bool:
+    return " " in feature
+
+
+def _features(prepared: str) -> tuple[set[str], set[str]]:
+    """The features of normalised text in two sets: the words and markers, and the word pairs. The category
+    heads read only the first (a third of the features of a long text)."""
     raw = prepared.encode("ascii", "replace")
     words = raw.translate(_LETTERS).decode("ascii").split()
     tokens = _cached(_STEMS, _stem_word, words)
@@ -307,7 +318,7 @@ def features(prepared: str) -> set[str]:
     found -= STOPWORDS  # a function word alone says nothing about harm
     # Every adjacent pair (joined in C). Pairs of two function words ("how to") say nothing about harm: the build
     # gives them no weight (`function_word_pair`), so they cost a lookup that misses and nothing more.
-    found.update(map(" ".join, pairwise(tokens)))
+    pairs = set(map(" ".join, pairwise(tokens)))
     symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
     if symbols >= 3:
         found.add("#symbols3")
@@ -334,7 +345,7 @@ def features(prepared: str) -> set[str]:
             found.update([f"@ask&{group}" for group in policy])
     if not _MINOR_WORDS.isdisjoint(unique) or _minor_age(prepared):
         found.add("#minor")
-    return found
+    return found, pairs
 
 
 # Weights packed into one integer: each in fixed point (2^-20 units) in a 48-bit field of its own. Sums of packed
@@ -455,9 +466,10 @@ class FastTierModel:
 
     def scores(self, prepared: str) -> dict[Category, float]:
         """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
-        found = features(prepared)
+        found, pairs = _features(prepared)
         scores: dict[Category, float] = {}
-        total = sum(map(self._heads.get, found, repeat(0j)))
+        heads = self._heads
+        total = sum(map(heads.get, found, repeat(0j))) + sum(map(heads.get, pairs, repeat(0j)))
         harm = sigmoid(self.harm.bias + total.real)
         jailbreak = sigmoid(self.jailbreak.bias + total.imag)
         if harm >= _CATEGORY_FLOOR:
