@@ -2,8 +2,9 @@
 
 The probe (`evaluation/probe/`) measures generalisation only while no training example is a near-copy of it, and
 the shared dev set (`../shared/eval/dev/`) is evaluation-only data that must never be copied into the project.
-Failures name the project's row (file:line and text) and only the file:line of the shared row: some shared files
-are licensed for evaluation only, so their text is never printed.
+Failures name the checked row (file:line and text) and only the file:line of the row it copies: some shared files
+are licensed for evaluation only, so their text is never printed, and the probe's text is not shown to whoever is
+fixing a training example.
 """
 
 from __future__ import annotations
@@ -121,8 +122,10 @@ def probe() -> Rows:
 
 
 def test_the_probe_is_unseen_by_training(probe: Rows, examples: Rows) -> None:
-    pairs = overlaps([text for _, text in probe], [text for _, text in examples])
-    assert not pairs, "probe rows that near-duplicate a training example:\n" + _offenders(probe, examples, pairs)
+    # The training example is the checked side: a failure prints its text and only the probe row's file:line, so
+    # whoever is writing examples fixes theirs without reading the probe.
+    pairs = overlaps([text for _, text in examples], [text for _, text in probe])
+    assert not pairs, "training examples that near-duplicate a probe row:\n" + _offenders(examples, probe, pairs)
 
 
 @pytest.fixture(scope="module")
