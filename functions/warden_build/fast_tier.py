@@ -51,7 +51,6 @@ LOOKALIKE_FILES = frozenset(
         "benign_lookalikes_3",
         "benign_lookalikes_4",
         "benign_lookalikes_5",
-        "benign_lookalikes_6",
         "benign_sensitive",
     }
 )
