@@ -230,6 +230,12 @@ _STEMS: dict[str, str] = {}
 _TERMS: dict[str, str] = {}
 
 
+# Long texts are scored in windows of this many words, each starting this many words after the last (so a request
+# of up to 8 words always lies whole inside one window, and a longer one mostly), and each head takes its highest
+# window. Smaller windows and more overlap did better still on long texts, and cost more: see docs/screening.md.
+WINDOW_WORDS = 64
+WINDOW_STRIDE = 56
+
 # The lowest score from which the fast tier acts alone; the build may calibrate a higher one (`confident`).
 MIN_CONFIDENT = 0.9
 
@@ -464,14 +470,37 @@ class FastTierModel:
             confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
-    def scores(self, prepared: str) -> dict[Category, float]:
-        """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
-        found, pairs = _features(prepared)
-        scores: dict[Category, float] = {}
+    def _logits(self, found: set[str], pairs: set[str]) -> tuple[float, float]:
         heads = self._heads
         total = sum(map(heads.get, found, repeat(0j))) + sum(map(heads.get, pairs, repeat(0j)))
-        harm = sigmoid(self.harm.bias + total.real)
-        jailbreak = sigmoid(self.jailbreak.bias + total.imag)
+        return self.harm.bias + total.real, self.jailbreak.bias + total.imag
+
+    def scores(self, prepared: str) -> dict[Category, float]:
+        """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out).
+
+        A text longer than a window (`WINDOW_WORDS`) is scored window by window, overlapping, and each head takes
+        its highest window. The heads were trained on prompts of a few sentences: summed over a whole document,
+        a hundred slightly suspicious words outweigh what any one sentence says. Scored whole, 4,000 characters of
+        ordinary prompts reached the jailbreak threshold half the time, and a harmful request placed in the middle
+        of ordinary text was caught a third as often as alone.
+        """
+        words = prepared.split(" ")
+        if len(words) <= WINDOW_WORDS:
+            found, pairs = _features(prepared)
+            harm_logit, jailbreak_logit = self._logits(found, pairs)
+        else:
+            harm_logit = jailbreak_logit = -math.inf
+            found = set()
+            for start in range(0, len(words) - WINDOW_WORDS + WINDOW_STRIDE, WINDOW_STRIDE):
+                window_found, window_pairs = _features(" ".join(words[start : start + WINDOW_WORDS]))
+                harm_window, jailbreak_window = self._logits(window_found, window_pairs)
+                jailbreak_logit = max(jailbreak_logit, jailbreak_window)
+                if harm_window > harm_logit:
+                    # The categories are those of the most harmful window.
+                    harm_logit, found = harm_window, window_found
+        scores: dict[Category, float] = {}
+        harm = sigmoid(harm_logit)
+        jailbreak = sigmoid(jailbreak_logit)
         if harm >= _CATEGORY_FLOOR:
             order = self._order
             sums = _unpack(sum(filter(None, map(self._category_table.get, found))), len(order))
