@@ -80,6 +80,7 @@ fast-tier: $(STAMP)
 eval: $(STAMP)
 	$(VENV)/bin/warden eval ../shared/eval/dev/*.jsonl
 	$(VENV)/bin/warden eval evaluation/probe/*.jsonl
+	$(PY) evaluation/long_texts.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
