@@ -262,9 +262,10 @@ def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> d
         for example in examples:
             if example.violating or example.templated or _fold(example.text, hyper.folds) != fold:
                 continue
-            found = features(normalise(example.text))
-            benign["harm"][example.lookalike].append(model.harm.logit(found))
-            benign["jailbreak"][example.lookalike].append(model.jailbreak.logit(found))
+            # As the fast tier scores it: a long text in windows.
+            harm, jailbreak, _ = model.logits(normalise(example.text))
+            benign["harm"][example.lookalike].append(harm)
+            benign["jailbreak"][example.lookalike].append(jailbreak)
     shifts: dict[str, float] = {}
     confident = MIN_CONFIDENT
     for head, logits in benign.items():

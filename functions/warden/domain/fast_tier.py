@@ -11,7 +11,11 @@ as `warden/data/fast_tier_model.json.gz`:
 - `harm`: is this a direct request for prohibited help? Its score goes to the most likely category.
 - `jailbreak`: is this a wrapper that tries to switch safeguards off (prompt injection, role-play
   jailbreaks, adversarial suffixes)? Its score is the `platform_abuse` score.
-- `category`: one-vs-rest weights per category; only read when `harm` is high enough to matter.
+- `category`: one-vs-rest weights per category over the words and markers (not the pairs); only read when
+  `harm` is high enough to matter.
+
+A text of more than 64 words is scored in overlapping windows, each head taking its highest window
+(`FastTierModel.logits`).
 """
 
 from __future__ import annotations
@@ -475,29 +479,33 @@ class FastTierModel:
         total = sum(map(heads.get, found, repeat(0j))) + sum(map(heads.get, pairs, repeat(0j)))
         return self.harm.bias + total.real, self.jailbreak.bias + total.imag
 
-    def scores(self, prepared: str) -> dict[Category, float]:
-        """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out).
+    def logits(self, prepared: str) -> tuple[float, float, set[str]]:
+        """The harm and jailbreak logits of normalised text, and the words and markers the category heads read.
 
         A text longer than a window (`WINDOW_WORDS`) is scored window by window, overlapping, and each head takes
-        its highest window. The heads were trained on prompts of a few sentences: summed over a whole document,
-        a hundred slightly suspicious words outweigh what any one sentence says. Scored whole, 4,000 characters of
-        ordinary prompts reached the jailbreak threshold half the time, and a harmful request placed in the middle
-        of ordinary text was caught a third as often as alone.
+        its highest window; the categories are read from the most harmful window. The heads were trained on
+        prompts of a few sentences: summed over a whole document, a hundred slightly suspicious words outweigh
+        what any one sentence says. Scored whole, 4,000 characters of ordinary prompts reached the jailbreak
+        threshold half the time, and a harmful request placed in the middle of ordinary text was caught a third
+        as often as alone. The build calibrates with this too, so it measures the scorer that ships.
         """
         words = prepared.split(" ")
         if len(words) <= WINDOW_WORDS:
             found, pairs = _features(prepared)
-            harm_logit, jailbreak_logit = self._logits(found, pairs)
-        else:
-            harm_logit = jailbreak_logit = -math.inf
-            found = set()
-            for start in range(0, len(words) - WINDOW_WORDS + WINDOW_STRIDE, WINDOW_STRIDE):
-                window_found, window_pairs = _features(" ".join(words[start : start + WINDOW_WORDS]))
-                harm_window, jailbreak_window = self._logits(window_found, window_pairs)
-                jailbreak_logit = max(jailbreak_logit, jailbreak_window)
-                if harm_window > harm_logit:
-                    # The categories are those of the most harmful window.
-                    harm_logit, found = harm_window, window_found
+            return (*self._logits(found, pairs), found)
+        harm_logit = jailbreak_logit = -math.inf
+        found = set()
+        for start in range(0, len(words) - WINDOW_WORDS + WINDOW_STRIDE, WINDOW_STRIDE):
+            window_found, window_pairs = _features(" ".join(words[start : start + WINDOW_WORDS]))
+            harm_window, jailbreak_window = self._logits(window_found, window_pairs)
+            jailbreak_logit = max(jailbreak_logit, jailbreak_window)
+            if harm_window > harm_logit:
+                harm_logit, found = harm_window, window_found
+        return harm_logit, jailbreak_logit, found
+
+    def scores(self, prepared: str) -> dict[Category, float]:
+        """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
+        harm_logit, jailbreak_logit, found = self.logits(prepared)
         scores: dict[Category, float] = {}
         harm = sigmoid(harm_logit)
         jailbreak = sigmoid(jailbreak_logit)
