@@ -108,6 +108,13 @@ class Hyper:
     # The fast tier blocks alone (skipping the moderator) only from the score that at most this share of
     # ordinary prompts reach out of fold, and never below 0.9: such a block costs the user a strike.
     confident_fp_target: float = 0.001
+    # ... and that at most this share of long benign texts reach: texts of 1,000 to 4,000 characters made by
+    # running the benign examples of a fold (ordinary and look-alike) together, scored out of fold. Scored in
+    # windows, a window that holds several scary-looking but benign requests sums their evidence: at the 0.9
+    # floor such texts were blocked alone about a quarter of the time. Skipping the moderator saves a call only
+    # on the rare harmful prompt, so the bar can be high.
+    long_confident_fp_target: float = 0.01
+    long_texts_per_fold: int = 150
 
 
 def _read_jsonl(path: Path) -> list[dict[str, object]]:
@@ -248,6 +255,19 @@ def _threshold_logit(logits: Sequence[float], share: float) -> float:
     return ordered[allowed] + 1e-6 if allowed < len(ordered) else float("-inf")
 
 
+def long_benign_texts(texts: Sequence[str], count: int, seed: int) -> list[str]:
+    """`count` texts of 1,000 to 4,000 characters, each benign texts run together (seeded: the same every build)."""
+    shuffler = random.Random(seed)
+    composed = []
+    for _ in range(count):
+        length = shuffler.randint(1_000, 4_000)
+        text = ""
+        while len(text) < length:
+            text += shuffler.choice(texts) + "\n\n"
+        composed.append(text.strip())
+    return composed
+
+
 def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> dict[str, float]:
     """Per head, the bias shift that brings the out-of-fold false-positive rates down to the targets, and the
     score from which the fast tier is confident enough to act alone (`confident`).
@@ -256,16 +276,20 @@ def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> d
     not seen. A shift only ever lowers a head (it never trades false positives for recall).
     """
     benign: dict[str, dict[bool, list[float]]] = {"harm": {False: [], True: []}, "jailbreak": {False: [], True: []}}
+    long: dict[str, list[float]] = {"harm": [], "jailbreak": []}
     for fold in range(hyper.folds):
         kept = [e for e in examples if _fold(e.text, hyper.folds) != fold]
         model = FastTierModel.from_dict(train(kept, hyper, with_categories=False))
-        for example in examples:
-            if example.violating or example.templated or _fold(example.text, hyper.folds) != fold:
-                continue
+        left_out = [e for e in examples if not e.violating and not e.templated and _fold(e.text, hyper.folds) == fold]
+        for example in left_out:
             # As the fast tier scores it: a long text in windows.
             harm, jailbreak, _ = model.logits(normalise(example.text))
             benign["harm"][example.lookalike].append(harm)
             benign["jailbreak"][example.lookalike].append(jailbreak)
+        for text in long_benign_texts([e.text for e in left_out], hyper.long_texts_per_fold, seed=fold):
+            harm, jailbreak, _ = model.logits(normalise(text))
+            long["harm"].append(harm)
+            long["jailbreak"].append(jailbreak)
     shifts: dict[str, float] = {}
     confident = MIN_CONFIDENT
     for head, logits in benign.items():
@@ -274,7 +298,10 @@ def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> d
             _threshold_logit(logits[True], hyper.lookalike_fp_target),
         )
         shifts[head] = round(min(0.0, -threshold), 4)
-        confident_logit = _threshold_logit(logits[False], hyper.confident_fp_target) + shifts[head]
+        confident_logit = shifts[head] + max(
+            _threshold_logit(logits[False], hyper.confident_fp_target),
+            _threshold_logit(long[head], hyper.long_confident_fp_target),
+        )
         confident = max(confident, sigmoid(confident_logit))
     shifts["confident"] = min(math.ceil(confident * 1000) / 1000, 0.999)
     return shifts

@@ -16,7 +16,7 @@ from warden_local.apigw import LocalApiGateway, proxy_event
 from warden_local.consumer import QueueConsumer
 from warden_local.lambda_runtime import LocalLambdaContext
 
-from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.anthropic_server import FakeAnthropic, last_user_text
 from tests.integration.conftest import AwsStack, unique_user
 from tests.integration.helpers import drain_queue
 
@@ -94,7 +94,15 @@ def review_api(aws: AwsStack, environment: Callable[..., None], fake_claude: Fak
     from reviewer.handler import lambda_handler as reviewer
 
     environment()
-    fake_claude.tool_responder = lambda _: {"violations": []}
+
+    def moderator(body: dict[str, Any]) -> dict[str, Any]:
+        # A moderator that finds the pipe-bomb request and nothing else. (The fast tier scores it under the score
+        # from which it blocks alone, so the moderator judges it, as it judges the ordinary prompts.)
+        if "pipe bomb" in last_user_text(body):
+            return {"violations": [{"category": "weapons_illegal_goods", "confidence": 0.97}]}
+        return {"violations": []}
+
+    fake_claude.tool_responder = moderator
     drain_queue(aws.client("sqs"), aws.resources.review_queue_url)
     consumer = QueueConsumer(
         aws.resources.review_queue_url, review, "warden-review", aws.endpoint_url, aws.resources.region
@@ -138,7 +146,7 @@ def test_a_blocked_request_becomes_a_case_with_its_prompt_and_every_screener_ver
     assert case["categories"] == ["weapons_illegal_goods"]
     assert record["messages"][0]["content"] == VIOLATING
     assert record["completion"] is None
-    assert {verdict["screener"] for verdict in record["screening"]["verdicts"]} >= {"fast"}
+    assert {verdict["screener"] for verdict in record["screening"]["verdicts"]} >= {"fast", "moderator"}
     assert record["screening"]["blocked_categories"] == ["weapons_illegal_goods"]
     assert detail["standing"]["active_strikes"] == 1
     assert detail["record_error"] is None
@@ -168,7 +176,9 @@ def test_claim_is_exclusive_and_a_dismissal_lifts_the_strike_and_counts_a_false_
     assert decided.body["standing"]["active_strikes"] == 0
     assert decided.body["standing"]["status"] == "active"
     after = review_api.call("GET", "/review/stats/false-positives").body["false_positives"]
-    assert after["weapons_illegal_goods"]["fast"] == before.get("weapons", {}).get("fast", 0) + 1
+    # The moderator's block: the fast tier's score was under the one from which it acts alone.
+    moderator_before = before.get("weapons_illegal_goods", {}).get("moderator", 0)
+    assert after["weapons_illegal_goods"]["moderator"] == moderator_before + 1
     actions = review_api.call("GET", f"/review/cases/{case_id}").body["actions"]
     assert [(a["action"], a["reviewer"]) for a in actions] == [
         ("claim", "local-reviewer"),

@@ -25,6 +25,7 @@ from warden_build.fast_tier import (
     _threshold_logit,
     calibrated,
     calibration_shifts,
+    long_benign_texts,
     project_examples,
     serialise,
     train,
@@ -321,6 +322,29 @@ def test_calibration_only_ever_lowers_a_head_and_is_recorded() -> None:
     assert 0.9 <= shifts["confident"] < 1.0
     assert model["calibration"] == shifts
     assert FastTierModel.from_dict(model).confident == shifts["confident"]
+
+
+def test_long_benign_texts_are_runs_of_the_given_texts_of_1000_to_4000_characters() -> None:
+    texts = [f"ordinary prompt number {index}, about nothing in particular." for index in range(40)]
+
+    composed = long_benign_texts(texts, 20, seed=3)
+
+    assert len(composed) == 20
+    assert composed == long_benign_texts(texts, 20, seed=3)
+    assert composed != long_benign_texts(texts, 20, seed=4)
+    for text in composed:
+        assert 1_000 <= len(text) <= 4_000 + max(map(len, texts))
+        assert all(part in texts for part in text.split("\n\n"))
+
+
+def test_the_confident_score_also_keeps_long_benign_texts_under_it() -> None:
+    examples = project_examples()[::7]
+    ignoring_long = calibration_shifts(examples, Hyper(epochs=3, folds=2, long_confident_fp_target=1.0))
+    none_long = calibration_shifts(examples, Hyper(epochs=3, folds=2, long_confident_fp_target=0.0))
+
+    # Long benign texts raise the score from which the fast tier acts alone; they do not move the heads' biases
+    assert none_long["confident"] > ignoring_long["confident"]
+    assert none_long["harm"] == ignoring_long["harm"] and none_long["jailbreak"] == ignoring_long["jailbreak"]
 
 
 def test_the_sample_violating_event_is_a_confident_block() -> None:
