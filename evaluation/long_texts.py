@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from warden.domain.fast_tier import FastTierScreener
+from warden_build.fast_tier import run_together
 
 PROBE = Path(__file__).resolve().parent / "probe"
 LENGTHS = (1_000, 4_000)
@@ -31,13 +32,6 @@ SEED = 20261122
 def _texts(name: str) -> list[str]:
     lines = (PROBE / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
     return [str(json.loads(line)["text"]) for line in lines if line.strip()]
-
-
-def _run_together(pool: list[str], chars: int, shuffler: random.Random) -> str:
-    text = ""
-    while len(text) < chars:
-        text += shuffler.choice(pool) + "\n\n"
-    return text.strip()
 
 
 def measure(samples: int = 300) -> list[dict[str, object]]:
@@ -56,11 +50,11 @@ def measure(samples: int = 300) -> list[dict[str, object]]:
     shuffler = random.Random(SEED)
     rows: list[dict[str, object]] = []
     for chars in LENGTHS:
-        ordinary_scores = [top(_run_together(ordinary, chars, shuffler)) for _ in range(samples)]
-        mixed_scores = [top(_run_together(ordinary + lookalikes, chars, shuffler)) for _ in range(samples)]
+        ordinary_scores = [top(run_together(ordinary, chars, shuffler)) for _ in range(samples)]
+        mixed_scores = [top(run_together(ordinary + lookalikes, chars, shuffler)) for _ in range(samples)]
         padded_scores = []
         for request in harmful:
-            padding = _run_together(ordinary, chars - len(request), shuffler)
+            padding = run_together(ordinary, chars - len(request), shuffler)
             middle = len(padding) // 2
             padded_scores.append(top(f"{padding[:middle]}\n\n{request}\n\n{padding[middle:]}"))
         rows.append(

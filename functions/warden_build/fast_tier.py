@@ -255,17 +255,18 @@ def _threshold_logit(logits: Sequence[float], share: float) -> float:
     return ordered[allowed] + 1e-6 if allowed < len(ordered) else float("-inf")
 
 
+def run_together(texts: Sequence[str], chars: int, shuffler: random.Random) -> str:
+    """Texts drawn at random and joined by blank lines until the result has at least `chars` characters."""
+    text = ""
+    while len(text) < chars:
+        text += shuffler.choice(texts) + "\n\n"
+    return text.strip()
+
+
 def long_benign_texts(texts: Sequence[str], count: int, seed: int) -> list[str]:
     """`count` texts of 1,000 to 4,000 characters, each benign texts run together (seeded: the same every build)."""
     shuffler = random.Random(seed)
-    composed = []
-    for _ in range(count):
-        length = shuffler.randint(1_000, 4_000)
-        text = ""
-        while len(text) < length:
-            text += shuffler.choice(texts) + "\n\n"
-        composed.append(text.strip())
-    return composed
+    return [run_together(texts, shuffler.randint(1_000, 4_000), shuffler) for _ in range(count)]
 
 
 def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> dict[str, float]:
@@ -273,7 +274,8 @@ def calibration_shifts(examples: Sequence[Example], hyper: Hyper = Hyper()) -> d
     score from which the fast tier is confident enough to act alone (`confident`).
 
     Each fold trains on the others and scores the texts it left out, so the shift reflects texts the model has
-    not seen. A shift only ever lowers a head (it never trades false positives for recall).
+    not seen. A shift only ever lowers a head (it never trades false positives for recall). The confident score
+    is also kept above long texts made of each fold's left-out benign examples (`long_benign_texts`).
     """
     benign: dict[str, dict[bool, list[float]]] = {"harm": {False: [], True: []}, "jailbreak": {False: [], True: []}}
     long: dict[str, list[float]] = {"harm": [], "jailbreak": []}
