@@ -28,18 +28,17 @@ import re
 import sys
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from itertools import pairwise, repeat
-from typing import cast
+from itertools import compress, count, pairwise
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
 
 MODEL_RESOURCE = "fast_tier_model.json.gz"
-FEATURE_VERSION = 5
+FEATURE_VERSION = 6
 
 _SUBSTITUTIONS = (("0", "o"), ("1", "i"), ("3", "e"), ("4", "a"), ("5", "s"), ("7", "t"), ("@", "a"), ("$", "s"))
 _SYMBOLS = "{}[]()<>|\\^~`=*+#_"
@@ -163,18 +162,6 @@ _EXACT_TERMS = {
     term.strip(): f"@harm:{group}" for group, terms in _POLICY_TERMS.items() for term in terms if term.endswith(" ")
 }
 _LONGEST_TERM = max(map(len, _WORD_TERMS))
-# Asking for the means (how to, steps, where to buy) rather than about a subject: with a policy term, the shape of
-# a request for operational help. Benign look-alikes share it ("how do I kill a process"); the words decide.
-_ASK = re.compile(
-    r"\b(?:how (?:to|do i|do you|can i|could i|would i|should i|would one|does one|can one|can you|do people|"
-    r"might i)|ways? (?:to|of)|steps? (?:to|for)|step[- ]by[- ]step|instructions?|guide (?:to|on|for)|tutorial|"
-    r"walk me through|teach me|show me how|explain (?:exactly )?how|recipe|best way|easiest way|quickest way|"
-    r"fastest way|simplest way|cheapest way|most effective way|where (?:can|do|could|should|would) (?:i|you|one) "
-    r"(?:buy|get|find|order|obtain|purchase|source)|what do i need to|tips (?:on|for)|help me|give me|i need|"
-    r"i want to)\b"
-)
-
-
 # Ordinary words that merely start like a policy term ("method" is not "meth", "forget" is not "forge",
 # "stable" is not "stab", "harmony" is not "harm").
 _NOT_HARM_ANCHOR = re.compile(r"(?:method|methan|methyl|forget|stabl|stabil|harmon|cracker|crackl|rapeseed|doxycyc)")
@@ -191,27 +178,6 @@ def _word_term(word: str) -> str:
         if group is not None:
             return group
     return ""
-
-
-def _phrase_terms(words: list[str], firsts: set[str]) -> set[str]:
-    """Groups of the multi-word terms in a text, given the words of it that start one (found by list.index, in C)."""
-    groups: set[str] = set()
-    for first in firsts:
-        index = -1
-        while True:
-            try:
-                index = words.index(first, index + 1)
-            except ValueError:
-                break
-            for rest, group in _PHRASE_TERMS[first]:
-                following = words[index + 1 : index + 1 + len(rest)]
-                if (
-                    len(following) == len(rest)
-                    and following[:-1] == list(rest[:-1])
-                    and following[-1].startswith(rest[-1])
-                ):
-                    groups.add(group)
-    return groups
 
 
 _CACHE_LIMIT = 200_000
@@ -266,6 +232,7 @@ def _byte_table(keep: str) -> bytes:
 _NORMAL = _byte_table("2689" + _SYMBOLS)
 _LETTERS = _byte_table("")
 _SYMBOL_BYTES = _SYMBOLS.encode()
+_SYMBOL_MARKS = bytes(ord("#") if byte in _SYMBOL_BYTES else ord(" ") for byte in range(256))
 
 
 def normalise(text: str) -> str:
@@ -308,10 +275,227 @@ def _stem_word(word: str) -> str:
     return sys.intern(word if word in STOPWORDS else stem(word))
 
 
+# Asking for the means (how to, steps, where to buy) rather than about a subject: with a policy term, the shape of
+# a request for operational help. Benign look-alikes share it ("how do I kill a process"); the words decide. Matched
+# on stemmed words, so "ways to", "tutorials" and "helping me" count as "way to", "tutorial" and "help me".
+_ASK_PHRASES = (
+    *(
+        f"how {rest}"
+        for rest in (
+            "to", "do i", "do you", "can i", "could i", "would i", "should i", "would one", "does one", "can one",
+            "can you", "do people", "might i",
+        )
+    ),
+    "way to", "way of", "step to", "step for", "step by step", "instruction", "guide to", "guide on", "guide for",
+    "tutorial", "walk me through", "teach me", "show me how", "explain how", "explain exactly how", "recipe",
+    *(
+        f"{adjective} way"
+        for adjective in ("best", "easiest", "quickest", "fastest", "simplest", "cheapest", "most effective")
+    ),
+    *(
+        f"where {verb} {who} {get}"
+        for verb in ("can", "do", "could", "should", "would")
+        for who in ("i", "you", "one")
+        for get in ("buy", "get", "find", "order", "obtain", "purchase", "source")
+    ),
+    "what do i need to", "tips on", "tips for", "help me", "give me", "i need", "i want to",
+)  # fmt: skip
+
+
+def _ask_index() -> tuple[frozenset[str], frozenset[str], dict[str, list[tuple[str, ...]]]]:
+    """The asking phrases as stemmed words: those of one word, those of two (as pair features are written), and
+    the longer ones by their first pair (the words after it)."""
+    words: set[str] = set()
+    pairs: set[str] = set()
+    longer: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in _ASK_PHRASES:
+        tokens = [_stem_word(word) for word in phrase.split()]
+        if len(tokens) == 1:
+            words.add(tokens[0])
+        elif len(tokens) == 2:
+            pairs.add(" ".join(tokens))
+        else:
+            longer.setdefault(" ".join(tokens[:2]), []).append(tuple(tokens[2:]))
+    return frozenset(words), frozenset(pairs), longer
+
+
+_ASK_WORDS, _ASK_PAIRS, _ASK_LONGER = _ask_index()
+_ASK_MARKER = "@ask"
+_MINOR_MARKER = "#minor"
+
+
+class _Text:
+    """Normalised text read once, word by word: its words (runs of letters), their stems, the adjacent pairs of
+    stems, the policy-term group each word starts ("" for none), the symbols in it, and where a child's age is
+    given. The features of a run of its words (a window, or all of them) are read from those (`window`)."""
+
+    prepared: str
+    words: list[str]
+    tokens: list[str]
+    content: list[str]
+    pairs: list[str]
+    groups: list[str]
+    minor_words: bool
+    symbols: int
+    ages: list[int]
+
+    def __init__(self, prepared: str) -> None:
+        raw = prepared.encode("ascii", "replace")
+        self.prepared = prepared
+        self.words = words = raw.translate(_LETTERS).decode("ascii").split()
+        self.tokens = tokens = _cached(_STEMS, _stem_word, words)
+        # The stems with every function word as "": a function word alone says nothing about harm.
+        self.content = list(map(_NOT_STOPWORD.get, tokens, tokens))
+        # Every adjacent pair (joined in C). Pairs of two function words ("how to") say nothing about harm: the
+        # build gives them no weight (`function_word_pair`), so they cost a lookup that misses and nothing more.
+        self.pairs = list(map(" ".join, pairwise(tokens)))
+        self.groups = _cached(_TERMS, _word_term, words)
+        self.minor_words = not _MINOR_WORDS.isdisjoint(words)
+        self.symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
+        self._offsets: dict[int, int] | None = None
+        self._marks = b""
+        # A child's age: a number under 18 (not 4) before "years old", "yrs old" or "yo". Found from the unit back:
+        # a scan for "old"/"yo" is many times faster than trying the number pattern at every word.
+        self.ages = []
+        for unit in _AGE_UNIT.finditer(prepared):
+            start = unit.start()
+            # The four characters before the unit, after a space standing for whatever precedes them.
+            if _AGE_NUMBER.search(" " + prepared[max(0, start - 4) : start]):
+                # The unit's word (it starts with a letter): the last word that starts at or before it.
+                self.ages.append(len(raw[: start + 1].translate(_LETTERS).split()) - 1)
+
+    def windows(self) -> list[tuple[int, int]]:
+        """The runs of words scored: all of them, or for a text longer than a window (`WINDOW_WORDS`), windows of
+        that many words, each starting `WINDOW_STRIDE` words after the last."""
+        length = len(self.words)
+        if length <= WINDOW_WORDS:
+            return [(0, length)]
+        return [
+            (start, min(start + WINDOW_WORDS, length))
+            for start in range(0, length - WINDOW_WORDS + WINDOW_STRIDE, WINDOW_STRIDE)
+        ]
+
+    def _window_symbols(self, start: int, end: int) -> int:
+        """The symbols of the words [start, end): each word owns the characters before it, and the last word of
+        the text those after it too."""
+        length = len(self.words)
+        if start == 0 and end >= length:
+            return self.symbols
+        if self._offsets is None:
+            self._offsets = self._window_offsets()
+            # Every symbol as "#", everything else as a space: a window's symbols are counted in C.
+            self._marks = self.prepared.encode("ascii").translate(_SYMBOL_MARKS)
+        first = self._offsets[start]
+        last = len(self.prepared) if end >= length else self._offsets[end]
+        return self._marks.count(b"#", first, last)
+
+    def _window_offsets(self) -> dict[int, int]:
+        """Where each window's first word, and the word after each window, starts in the normalised text (0 for
+        the first): from the pieces of the text with everything but letters as spaces, split at each space (the
+        non-empty ones are its words), summed in one pass."""
+        pieces = self.prepared.encode("ascii").translate(_LETTERS).split(b" ")
+        piece_of = list(compress(count(), pieces))
+        bounds = sorted({bound for window in self.windows() for bound in window if bound < len(piece_of)})
+        offsets = {0: 0}
+        piece = offset = 0
+        for bound in bounds:
+            target = piece_of[bound]
+            # Each piece is followed by the space it was split at.
+            offset += sum(map(len, pieces[piece:target])) + target - piece
+            piece = target
+            offsets[bound] = offset
+        return offsets
+
+    def window(self, start: int, end: int) -> tuple[set[str], set[str]]:
+        """The features of the words [start, end) in two sets: the words and markers, and the word pairs. The
+        category heads read only the first (a third of the features of a long text). Every feature lies wholly
+        inside the window."""
+        found = set(self.content[start:end])
+        found.discard("")
+        pairs = set(self.pairs[start : end - 1])
+        asks = not (_ASK_WORDS.isdisjoint(found) and _ASK_PAIRS.isdisjoint(pairs))
+        if not asks and not _ASK_LONGER.keys().isdisjoint(pairs):
+            asks = self._longer_ask(start, end, pairs)
+        if self.symbols >= 3:
+            symbols = self._window_symbols(start, end)
+            if symbols >= 3:
+                found.add("#symbols3")
+                if symbols >= 10:
+                    found.add("#symbols10")
+        if end - start >= 60:
+            found.add("#long")
+        policy = set(self.groups[start:end])
+        policy.discard("")
+        if not _PHRASE_STEMS.isdisjoint(found):
+            self._phrase_terms(start, end, policy)
+        if asks:
+            found.add(_ASK_MARKER)
+        if policy:
+            found.update(policy)
+            found.add("@harm")
+            if asks:
+                found.add("@ask&@harm")
+                found.update([_ASK_GROUPS[group] for group in policy])
+        if (self.minor_words and not _MINOR_WORDS.isdisjoint(self.words[start:end])) or any(
+            start <= age < end for age in self.ages
+        ):
+            found.add(_MINOR_MARKER)
+        return found, pairs
+
+    def _longer_ask(self, start: int, end: int, pairs: set[str]) -> bool:
+        """Whether the window holds an asking phrase of three words or more, given the pairs that start one."""
+        tokens, text_pairs = self.tokens, self.pairs
+        for first in _ASK_LONGER.keys() & pairs:
+            index = start - 1
+            while True:
+                try:
+                    index = text_pairs.index(first, index + 1, end - 1)
+                except ValueError:
+                    break
+                for rest in _ASK_LONGER[first]:
+                    stop = index + 2 + len(rest)
+                    if stop <= end and tuple(tokens[index + 2 : stop]) == rest:
+                        return True
+        return False
+
+    def _phrase_terms(self, start: int, end: int, policy: set[str]) -> None:
+        """Adds the groups of the multi-word policy terms in the window: a run of words whose last one the term's
+        last word starts (the runs found from their first words, by list.index in C)."""
+        words = self.words
+        for first in _PHRASE_TERMS.keys() & set(words[start:end]):
+            index = start - 1
+            while True:
+                try:
+                    index = words.index(first, index + 1, end)
+                except ValueError:
+                    break
+                for rest, group in _PHRASE_TERMS[first]:
+                    stop = index + 1 + len(rest)
+                    following = words[index + 1 : stop]
+                    if (
+                        stop <= end
+                        and len(following) == len(rest)
+                        and following[:-1] == list(rest[:-1])
+                        and following[-1].startswith(rest[-1])
+                    ):
+                        policy.add(group)
+
+
+_NOT_STOPWORD = dict.fromkeys(STOPWORDS, "")
+# Multi-word policy terms are looked for only in a window with the stem of a first word of one.
+_PHRASE_STEMS = frozenset(map(_stem_word, _PHRASE_TERMS))
+assert _PHRASE_STEMS.isdisjoint(STOPWORDS)
+
+
+# The conjunction of asking and each policy group, as features.
+_ASK_GROUPS = {f"@harm:{group}": sys.intern(f"@ask&@harm:{group}") for group in _POLICY_TERMS}
+
+
 def features(prepared: str) -> set[str]:
     """The feature set of normalised text: stemmed words, adjacent word pairs, shape markers, and markers for
     policy terms, requests for the means, and minors."""
-    found, pairs = _features(prepared)
+    text = _Text(prepared)
+    found, pairs = text.window(0, len(text.words))
     return found | pairs
 
 
@@ -319,76 +503,36 @@ def is_pair(feature: str) -> bool:
     return " " in feature
 
 
-def _features(prepared: str) -> tuple[set[str], set[str]]:
-    """The features of normalised text in two sets: the words and markers, and the word pairs. The category
-    heads read only the first (a third of the features of a long text)."""
-    raw = prepared.encode("ascii", "replace")
-    words = raw.translate(_LETTERS).decode("ascii").split()
-    tokens = _cached(_STEMS, _stem_word, words)
-    found = set(tokens)
-    found -= STOPWORDS  # a function word alone says nothing about harm
-    # Every adjacent pair (joined in C). Pairs of two function words ("how to") say nothing about harm: the build
-    # gives them no weight (`function_word_pair`), so they cost a lookup that misses and nothing more.
-    pairs = set(map(" ".join, pairwise(tokens)))
-    symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
-    if symbols >= 3:
-        found.add("#symbols3")
-        if symbols >= 10:
-            found.add("#symbols10")
-    if len(tokens) >= 60:
-        found.add("#long")
-    asks = _ASK.search(prepared) is not None
-    if asks:
-        found.add("@ask")
-    unique = set(words)
-    known = set(map(_TERMS.get, unique))
-    # Unless a word is new to this process, every one is in the cache already.
-    policy = set(_cached(_TERMS, _word_term, list(unique))) if None in known else cast(set[str], known)
-    policy.discard("")
-    firsts = unique.intersection(_PHRASE_TERMS)
-    if firsts:
-        policy |= _phrase_terms(words, firsts)
-    if policy:
-        found.update(policy)
-        found.add("@harm")
-        if asks:
-            found.add("@ask&@harm")
-            found.update([f"@ask&{group}" for group in policy])
-    if not _MINOR_WORDS.isdisjoint(unique) or _minor_age(prepared):
-        found.add("#minor")
-    return found, pairs
-
-
-# Weights packed into one integer: each in fixed point (2^-20 units) in a 48-bit field of its own. Sums of packed
-# integers are the packed sums, exactly, while no field's sum reaches 2^47 units (over 10^8 in weight).
+# Weights packed into one integer: each in fixed point (units of 1/`unit`) in a `field`-bit field of its own. Sums
+# of packed integers are the packed sums, exactly, while no field's sum reaches half its range. The category
+# heads use 48-bit fields of 2^-20 units (sums up to 10^8); the harm and jailbreak heads, 31-bit fields of 2^-18
+# units (sums up to 4,096, where a window's features could sum to a few hundred at most), so that both fit in
+# 62 bits and sum() adds them as machine integers.
 _UNIT = 1 << 20
 _FIELD = 48
-_FIELD_MASK = (1 << _FIELD) - 1
-_FIELD_HALF = 1 << (_FIELD - 1)
+_HEAD_UNIT = 1 << 18
+_HEAD_FIELD = 31
+_HEAD_MASK = (1 << _HEAD_FIELD) - 1
+_HEAD_HALF = 1 << (_HEAD_FIELD - 1)
+_HEAD_LIMIT = _HEAD_HALF / _HEAD_UNIT
+# More features than any window has (64 words, 63 pairs and the markers): what the weights' bound allows for.
+_MAX_FEATURES = 256
 
 
-def _pack(weights: list[float]) -> int:
-    return sum(round(weight * _UNIT) << (_FIELD * index) for index, weight in enumerate(weights))
+def _pack(weights: list[float], unit: int = _UNIT, field: int = _FIELD) -> int:
+    return sum(round(weight * unit) << (field * index) for index, weight in enumerate(weights))
 
 
-def _unpack(packed: int, count: int) -> list[float]:
+def _unpack(packed: int, count: int, unit: int = _UNIT, field: int = _FIELD) -> list[float]:
+    half = 1 << (field - 1)
+    mask = (1 << field) - 1
     values = []
     for _ in range(count):
         # The field as a signed number; what is left carries whatever it borrowed.
-        value = ((packed + _FIELD_HALF) & _FIELD_MASK) - _FIELD_HALF
-        values.append(value / _UNIT)
-        packed = (packed - value) >> _FIELD
+        value = ((packed + half) & mask) - half
+        values.append(value / unit)
+        packed = (packed - value) >> field
     return values
-
-
-def _minor_age(prepared: str) -> bool:
-    """Whether normalised text gives a child's age: a number under 18 (not 4) before "years old", "yrs old" or "yo"."""
-    for unit in _AGE_UNIT.finditer(prepared):
-        start = unit.start()
-        # The four characters before the unit, after a space standing for whatever precedes them.
-        if _AGE_NUMBER.search(" " + prepared[max(0, start - 4) : start]):
-            return True
-    return False
 
 
 def function_word_pair(feature: str) -> bool:
@@ -426,22 +570,25 @@ class FastTierModel:
     categories: dict[Category, LinearHead]
     # The score from which a verdict is confident enough to act without the moderator (calibrated in the build).
     confident: float = MIN_CONFIDENT
-    _heads: dict[str, complex] = field(init=False, repr=False, compare=False)
+    _heads: dict[str, int] = field(init=False, repr=False, compare=False)
     _category_table: dict[str, int] = field(init=False, repr=False, compare=False)
     _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
     _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A 4,000-character prompt has over a thousand features, and reading them is most of the cost of a screen,
-        # so every read is one lookup and the sums run in C. The two heads read on every prompt share one table
-        # of complex numbers, harm + jailbreak·i: a single sum() adds both. The category heads, read only when the
-        # harm score matters, share another: every category's weight of a feature packed into one integer
-        # (`_pack`), so a single sum() adds all twelve too. Feature names are interned, as the text's words are.
-        heads: dict[str, complex] = {}
+        # so every read is one lookup and the sums run in C. The two heads read on every prompt share one table:
+        # a feature's harm and jailbreak weights packed into one integer that fits a machine word (`_pack`, in
+        # 31-bit fields), so a single sum() adds both, in C without allocating, and exactly (a sum of floats
+        # depends on the order a set yields its features in, which differs between processes). The category heads,
+        # read only when the harm score matters, share another: every category's weight packed into one (larger)
+        # integer. Feature names are interned, as the text's words are.
+        heads: dict[str, int] = {}
         for feature in self.harm.weights.keys() | self.jailbreak.weights.keys():
-            heads[sys.intern(feature)] = complex(
-                self.harm.weights.get(feature, 0.0), self.jailbreak.weights.get(feature, 0.0)
-            )
+            pair = [self.jailbreak.weights.get(feature, 0.0), self.harm.weights.get(feature, 0.0)]
+            if max(map(abs, pair)) * _MAX_FEATURES >= _HEAD_LIMIT:
+                raise ValueError(f"fast tier weight of {feature!r} is too large to pack: {pair}")
+            heads[sys.intern(feature)] = _pack(pair, _HEAD_UNIT, _HEAD_FIELD)
         order = tuple(self.categories)
         categories = {
             sys.intern(feature): _pack([self.categories[category].weights.get(feature, 0.0) for category in order])
@@ -475,10 +622,13 @@ class FastTierModel:
             confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
-    def _logits(self, found: set[str], pairs: set[str]) -> tuple[float, float]:
+    def _logits(self, found: Iterable[str], pairs: Iterable[str]) -> tuple[float, float]:
         heads = self._heads
-        total = sum(map(heads.get, found, repeat(0j))) + sum(map(heads.get, pairs, repeat(0j)))
-        return self.harm.bias + total.real, self.jailbreak.bias + total.imag
+        total = sum(filter(None, map(heads.get, found))) + sum(filter(None, map(heads.get, pairs)))
+        jailbreak = ((total + _HEAD_HALF) & _HEAD_MASK) - _HEAD_HALF
+        return self.harm.bias + ((total - jailbreak) >> _HEAD_FIELD) / _HEAD_UNIT, self.jailbreak.bias + (
+            jailbreak / _HEAD_UNIT
+        )
 
     def logits(self, prepared: str) -> tuple[float, float, set[str]]:
         """The harm and jailbreak logits of normalised text, and the words and markers the category heads read.
@@ -490,14 +640,15 @@ class FastTierModel:
         threshold half the time, and a harmful request placed in the middle of ordinary text was caught a third
         as often as alone. The build calibrates with this too, so it measures the scorer that ships.
         """
-        words = prepared.split(" ")
-        if len(words) <= WINDOW_WORDS:
-            found, pairs = _features(prepared)
+        text = _Text(prepared)
+        windows = text.windows()
+        if len(windows) == 1:
+            found, pairs = text.window(*windows[0])
             return (*self._logits(found, pairs), found)
         harm_logit = jailbreak_logit = -math.inf
         found = set()
-        for start in range(0, len(words) - WINDOW_WORDS + WINDOW_STRIDE, WINDOW_STRIDE):
-            window_found, window_pairs = _features(" ".join(words[start : start + WINDOW_WORDS]))
+        for start, end in windows:
+            window_found, window_pairs = text.window(start, end)
             harm_window, jailbreak_window = self._logits(window_found, window_pairs)
             jailbreak_logit = max(jailbreak_logit, jailbreak_window)
             if harm_window > harm_logit:
