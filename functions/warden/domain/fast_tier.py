@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from itertools import compress, count, pairwise
+from itertools import pairwise, repeat
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
@@ -232,14 +232,18 @@ def _byte_table(keep: str) -> bytes:
 _NORMAL = _byte_table("2689" + _SYMBOLS)
 _LETTERS = _byte_table("")
 _SYMBOL_BYTES = _SYMBOLS.encode()
-_SYMBOL_MARKS = bytes(ord("#") if byte in _SYMBOL_BYTES else ord(" ") for byte in range(256))
+_LETTER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz'")
+_GAP_MARKS = bytes(
+    ord(" ") if chr(byte) in _LETTER_CHARS else ord("#") if byte in _SYMBOL_BYTES else ord(".") for byte in range(256)
+)
 
 
 def normalise(text: str) -> str:
     """Lower case, undo common digit/symbol letter swaps, turn punctuation into spaces and collapse whitespace
     (trimmed at both ends). Letters written in other forms (full width, mathematical bold) become plain ones;
     other non-ASCII characters separate words."""
-    if not text.isascii():
+    # (Most non-ASCII text, accented letters and curly quotes, is already in that form: checking is quicker.)
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     # bytes.translate is a table lookup per byte in C: many times faster than str.translate or a regex. Every
     # whitespace character is a space by then. (Halving runs of spaces until none is left was slower on prose,
@@ -352,8 +356,7 @@ class _Text:
         self.groups = _cached(_TERMS, _word_term, words)
         self.minor_words = not _MINOR_WORDS.isdisjoint(words)
         self.symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
-        self._offsets: dict[int, int] | None = None
-        self._marks = b""
+        self._gaps: list[int] | None = None
         # A child's age: a number under 18 (not 4) before "years old", "yrs old" or "yo". Found from the unit back:
         # a scan for "old"/"yo" is many times faster than trying the number pattern at every word.
         self.ages = []
@@ -376,35 +379,27 @@ class _Text:
         ]
 
     def _window_symbols(self, start: int, end: int) -> int:
-        """The symbols of the words [start, end): each word owns the characters before it, and the last word of
-        the text those after it too."""
-        length = len(self.words)
-        if start == 0 and end >= length:
+        """The symbols of the words [start, end): each word owns the characters after it (up to the next word),
+        and the first word those before it too."""
+        if start == 0 and end >= len(self.words):
             return self.symbols
-        if self._offsets is None:
-            self._offsets = self._window_offsets()
-            # Every symbol as "#", everything else as a space: a window's symbols are counted in C.
-            self._marks = self.prepared.encode("ascii").translate(_SYMBOL_MARKS)
-        first = self._offsets[start]
-        last = len(self.prepared) if end >= length else self._offsets[end]
-        return self._marks.count(b"#", first, last)
+        if self._gaps is None:
+            self._gaps = self._gap_symbols()
+        gaps = self._gaps
+        return sum(gaps[start + 1 : end + 1]) + (gaps[0] if start == 0 else 0)
 
-    def _window_offsets(self) -> dict[int, int]:
-        """Where each window's first word, and the word after each window, starts in the normalised text (0 for
-        the first): from the pieces of the text with everything but letters as spaces, split at each space (the
-        non-empty ones are its words), summed in one pass."""
-        pieces = self.prepared.encode("ascii").translate(_LETTERS).split(b" ")
-        piece_of = list(compress(count(), pieces))
-        bounds = sorted({bound for window in self.windows() for bound in window if bound < len(piece_of)})
-        offsets = {0: 0}
-        piece = offset = 0
-        for bound in bounds:
-            target = piece_of[bound]
-            # Each piece is followed by the space it was split at.
-            offset += sum(map(len, pieces[piece:target])) + target - piece
-            piece = target
-            offsets[bound] = offset
-        return offsets
+    def _gap_symbols(self) -> list[int]:
+        """The symbols before the first word, after each word (up to the next) and after the last: one per word,
+        and one more. The text's runs of characters between words, found by one bytes.split in C (with letters
+        as spaces, symbols as "#" and everything else as "."), and their "#"s counted."""
+        gaps = list(map(bytes.count, self.prepared.encode("ascii").translate(_GAP_MARKS).split(), repeat(b"#")))
+        # Words are separated by at least one character, so only the runs before the first word and after the
+        # last may be missing.
+        if not self.prepared or self.prepared[0] in _LETTER_CHARS:
+            gaps.insert(0, 0)
+        if len(gaps) == len(self.words):
+            gaps.append(0)
+        return gaps
 
     def window(self, start: int, end: int) -> tuple[set[str], set[str]]:
         """The features of the words [start, end) in two sets: the words and markers, and the word pairs. The
@@ -583,12 +578,16 @@ class FastTierModel:
         # depends on the order a set yields its features in, which differs between processes). The category heads,
         # read only when the harm score matters, share another: every category's weight packed into one (larger)
         # integer. Feature names are interned, as the text's words are.
-        heads: dict[str, int] = {}
-        for feature in self.harm.weights.keys() | self.jailbreak.weights.keys():
-            pair = [self.jailbreak.weights.get(feature, 0.0), self.harm.weights.get(feature, 0.0)]
-            if max(map(abs, pair)) * _MAX_FEATURES >= _HEAD_LIMIT:
-                raise ValueError(f"fast tier weight of {feature!r} is too large to pack: {pair}")
-            heads[sys.intern(feature)] = _pack(pair, _HEAD_UNIT, _HEAD_FIELD)
+        largest = max(map(abs, [*self.harm.weights.values(), *self.jailbreak.weights.values(), 0.0]))
+        if largest * _MAX_FEATURES >= _HEAD_LIMIT:
+            raise ValueError(f"fast tier weight {largest} is too large to pack")
+        harm, jailbreak = self.harm.weights, self.jailbreak.weights
+        heads = {
+            # _pack([jailbreak, harm], _HEAD_UNIT, _HEAD_FIELD), written out: it runs for every feature at load.
+            sys.intern(feature): (round(harm.get(feature, 0.0) * _HEAD_UNIT) << _HEAD_FIELD)
+            + round(jailbreak.get(feature, 0.0) * _HEAD_UNIT)
+            for feature in harm.keys() | jailbreak.keys()
+        }
         order = tuple(self.categories)
         categories = {
             sys.intern(feature): _pack([self.categories[category].weights.get(feature, 0.0) for category in order])
