@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 
 import pytest
 from warden.domain import fast_tier
@@ -273,6 +274,30 @@ def test_normalise_reads_other_forms_of_letters_and_separates_words_at_other_cha
     assert normalise(full_width) == "make a bomb"
     assert normalise("\U0001d41b\U0001d428\U0001d426\U0001d41b") == "bomb"  # mathematical bold
     assert normalise("caf\u00e9 na\u00efve\u2014ok") == "caf na ve ok"
+
+
+def _normalise_always_nfkc(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).encode("ascii", "replace").translate(fast_tier._NORMAL).decode()
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_normalise_skips_nfkc_only_where_it_changes_nothing(seed: int) -> None:
+    # Given text that mixes ASCII with characters NFKC changes to letters (full width, ligatures, mathematical
+    # bold, superscripts), to spaces or punctuation (no-break space, ellipsis), or leaves (accents, other
+    # scripts), and combining marks that join the letter before them
+    palette = [
+        "\u00a0", "\u2026", "\u00e9", "e\u0301", "\u0301", "\uff21", "\ufb01", "\u00b2", "\U0001d41b", "\u3000",
+        "\u2019", "\u2014", "\u0416", "\uac00", "\u1100\u1161", "\U0001f600", "\u00bd", "\u2460", "\u017f",
+        "\ud800", "\udfff",  # lone surrogates, which a JSON body may carry
+    ]  # fmt: skip
+    shuffler = random.Random(seed)
+    chosen = shuffler.sample(palette, k=shuffler.randint(1, 3))
+    pieces = [shuffler.choice([*chosen, "bomb", "How to", " ", "M4K3", "(x)", "12", "cafe"]) for _ in range(60)]
+    text = "".join(pieces)
+
+    # Then normalising gives what normalising it to NFKC first would
+    assert normalise(text) == _normalise_always_nfkc(text)
 
 
 def test_packed_category_weights_sum_exactly() -> None:
