@@ -77,7 +77,10 @@ def create_message() -> Response[str]:
     tenant = _tenant()
     logger.append_keys(warden_request_id=request_id, tenant_id=tenant.tenant_id)
     raw = app.current_event.decoded_body or ""
-    result = serve_messages(raw.encode(), tenant, request_id, wiring.gateway_deps(), _verified_subject())
+    # (surrogatepass: a lone surrogate in the text becomes bytes the request parser refuses with a 400.)
+    result = serve_messages(
+        raw.encode("utf-8", "surrogatepass"), tenant, request_id, wiring.gateway_deps(), _verified_subject()
+    )
     metrics.add_metric(name="RequestsServed", unit=MetricUnit.Count, value=1)
     return _json_response(200, result.body, result.headers)
 
@@ -114,7 +117,7 @@ def get_user(user_id: str) -> Response[str]:
 @tracer.capture_method
 def accept_usage_policy(user_id: str) -> Response[str]:
     raw = app.current_event.decoded_body or ""
-    response = _standing_response(accept_policy, unquote(user_id), raw.encode())
+    response = _standing_response(accept_policy, unquote(user_id), raw.encode("utf-8", "surrogatepass"))
     metrics.add_metric(name="PolicyAccepted", unit=MetricUnit.Count, value=1)
     return response
 

@@ -537,6 +537,20 @@ def _unchanged(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _escaped_lone_surrogate(event: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(event["body"])
+    body["messages"][0]["content"] += " \ud800"  # json.dumps writes it as the escape \ud800
+    event["body"] = json.dumps(body)
+    return event
+
+
+def _raw_lone_surrogate(event: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(event["body"])
+    body["messages"][0]["content"] += " \udfff"
+    event["body"] = json.dumps(body, ensure_ascii=False)  # the surrogate itself in the event's text
+    return event
+
+
 BAD_INPUT = [
     pytest.param("messages_invalid_json", _unchanged, 400, "invalid_request_error", id="invalid-json"),
     pytest.param("messages_allowed", _no_body, 400, "invalid_request_error", id="empty-body"),
@@ -546,6 +560,8 @@ BAD_INPUT = [
     pytest.param("messages_no_user", _unchanged, 400, "invalid_request_error", id="missing-user-id"),
     pytest.param("messages_stream", _unchanged, 400, "invalid_request_error", id="stream-true"),
     pytest.param("messages_violating", _oversize, 413, "request_too_large", id="oversize-body"),
+    pytest.param("messages_violating", _escaped_lone_surrogate, 400, "invalid_request_error", id="lone-surrogate"),
+    pytest.param("messages_violating", _raw_lone_surrogate, 400, "invalid_request_error", id="raw-lone-surrogate"),
 ]
 
 

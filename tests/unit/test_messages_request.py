@@ -133,3 +133,22 @@ def test_size_is_checked_before_parsing() -> None:
     # An oversize body is refused without being parsed: garbage of that size is a 413, not a 400.
     with pytest.raises(RequestTooLargeError):
         parse_messages_request(b"x" * 2049, CONFIG)
+
+
+@pytest.mark.parametrize("text", ["hello \ud800 there", "\udfff", "a\ude00b"])
+def test_a_lone_surrogate_escape_is_refused(text: str) -> None:
+    # JSON may carry half of a UTF-16 surrogate pair: not Unicode text, which the audit record could not store.
+    raw = encoded(body(messages=[{"role": "user", "content": text}]))
+    assert b"\\u" in raw
+
+    with pytest.raises(InvalidRequestError, match="unpaired UTF-16 surrogate"):
+        parse_messages_request(raw, CONFIG)
+
+
+def test_a_surrogate_pair_escape_is_one_character_and_accepted() -> None:
+    raw = encoded(body(messages=[{"role": "user", "content": "smile \U0001f600"}]))
+    assert b"\\ud83d\\ude00" in raw  # json.dumps escapes it as a pair
+
+    request, _ = parse_messages_request(raw, CONFIG)
+
+    assert request.messages[0].content == "smile \U0001f600"

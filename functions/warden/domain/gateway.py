@@ -20,6 +20,7 @@ from warden import __version__
 from warden.config import RuntimeConfig
 from warden.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_WARNING
 from warden.domain.identity import end_user_id, hash_user_id
+from warden.domain.json_text import refuse_unpaired_surrogates
 from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
 from warden.domain.redaction import redact_record
 from warden.domain.review import review_priority
@@ -105,6 +106,7 @@ def parse_messages_request(raw_body: bytes, config: RuntimeConfig) -> tuple[Mess
         raise InvalidRequestError(f"request body is not valid JSON: {error}") from error
     if not isinstance(payload, dict):
         raise InvalidRequestError("request body must be a JSON object")
+    refuse_unpaired_surrogates(raw_body, payload)
     try:
         request = MessagesRequest.model_validate(payload)
     except ValidationError as error:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from warden.domain.decisions import SENIOR_REVIEWERS_GROUP, require_note, require_user_hash
+from warden.domain.json_text import UNPAIRED_SURROGATE, refuse_unpaired_surrogates
 from warden.domain.strikes import StrikeLadder
 from warden.errors import AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from warden.models import (
@@ -106,7 +107,10 @@ def case_status(raw: str | None) -> CaseStatus:
 
 def json_body(raw: bytes | str | None) -> dict[str, Any]:
     """A small JSON object body, or a 400 saying what is wrong with it."""
-    data = raw.encode() if isinstance(raw, str) else (raw or b"")
+    try:
+        data = raw.encode() if isinstance(raw, str) else (raw or b"")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(UNPAIRED_SURROGATE) from None
     if len(data) > MAX_BODY_BYTES:
         raise InvalidRequestError(f"the body must be at most {MAX_BODY_BYTES} bytes")
     try:
@@ -115,6 +119,7 @@ def json_body(raw: bytes | str | None) -> dict[str, Any]:
         raise InvalidRequestError("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise InvalidRequestError("the body must be a JSON object")
+    refuse_unpaired_surrogates(data, body)
     return body
 
 

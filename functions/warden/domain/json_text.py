@@ -1,0 +1,30 @@
+"""JSON bodies whose strings must be Unicode text: screened, stored in audit records and DynamoDB, sent to Claude."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from warden.errors import InvalidRequestError
+
+# Half of a surrogate pair, which JSON may carry alone: a \uD800-\uDFFF escape, or (from text that held a lone one,
+# encoded with "surrogatepass") the three bytes it would be in UTF-8.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+UNPAIRED_SURROGATE = (
+    "request body has a string with an unpaired UTF-16 surrogate escape (such as \\ud800), which is not valid "
+    "Unicode; send text as UTF-8, or escape characters outside the Basic Multilingual Plane as pairs"
+)
+
+
+def refuse_unpaired_surrogates(raw_body: bytes, payload: Any) -> None:
+    """A 400 for a parsed body with half a surrogate pair in a string: not Unicode text, so it could not be
+    screened as text, stored or sent on (pairs decode to one character and pass). Only a body with such an
+    escape or bytes in it is walked."""
+    if not _SURROGATE.search(raw_body):
+        return
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequestError(UNPAIRED_SURROGATE) from error
