@@ -544,6 +544,16 @@ def _escaped_lone_surrogate(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _nan_temperature(event: dict[str, Any]) -> dict[str, Any]:
+    event["body"] = json.dumps({**json.loads(event["body"]), "temperature": float("nan")})  # writes NaN
+    return event
+
+
+def _deeply_nested(event: dict[str, Any]) -> dict[str, Any]:
+    event["body"] = event["body"][:-1] + ', "extra": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    return event
+
+
 def _raw_lone_surrogate(event: dict[str, Any]) -> dict[str, Any]:
     body = json.loads(event["body"])
     body["messages"][0]["content"] += " \udfff"
@@ -562,6 +572,8 @@ BAD_INPUT = [
     pytest.param("messages_violating", _oversize, 413, "request_too_large", id="oversize-body"),
     pytest.param("messages_violating", _escaped_lone_surrogate, 400, "invalid_request_error", id="lone-surrogate"),
     pytest.param("messages_violating", _raw_lone_surrogate, 400, "invalid_request_error", id="raw-lone-surrogate"),
+    pytest.param("messages_violating", _nan_temperature, 400, "invalid_request_error", id="nan"),
+    pytest.param("messages_violating", _deeply_nested, 400, "invalid_request_error", id="deeply-nested"),
 ]
 
 

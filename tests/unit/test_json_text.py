@@ -36,3 +36,16 @@ def test_a_raw_lone_surrogate_passed_through_as_bytes_is_refused() -> None:
 
     with pytest.raises(InvalidRequestError, match="unpaired UTF-16 surrogate"):
         refuse_unpaired_surrogates(raw, json.loads(raw))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"reason": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", "nested too deeply"),
+        (b'{"reason": NaN}', "NaN is not a JSON number"),
+        (b"{", "not valid JSON"),
+    ],
+)
+def test_a_reviewer_body_that_is_not_plain_json_is_refused(raw: bytes, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        reviewing.json_body(raw)

@@ -152,3 +152,21 @@ def test_a_surrogate_pair_escape_is_one_character_and_accepted() -> None:
     request, _ = parse_messages_request(raw, CONFIG)
 
     assert request.messages[0].content == "smile \U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply", id="deep"),
+        pytest.param(b'{"max_tokens": 1' + b"0" * 5_000 + b"}", "4300 digits", id="long-number"),
+        pytest.param(b'{"temperature": NaN}', "NaN is not a JSON number", id="nan"),
+        pytest.param(b'{"top_p": -Infinity}', "-Infinity is not a JSON number", id="infinity"),
+    ],
+)
+def test_what_python_reads_but_json_is_not_is_refused_not_a_500(raw: bytes, message: str) -> None:
+    # Nesting too deep raised RecursionError, a 5,000-digit number a plain ValueError; NaN was read, sent on and
+    # stored, and JSON has no such number.
+    big = runtime_config(limits={"max_body_bytes": 1_000_000})
+
+    with pytest.raises(InvalidRequestError, match=message):
+        parse_messages_request(raw, big)

@@ -5,7 +5,6 @@ Plain Python: every outside system arrives as a collaborator (see `warden.domain
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from warden import __version__
 from warden.config import RuntimeConfig
 from warden.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_WARNING
 from warden.domain.identity import end_user_id, hash_user_id
-from warden.domain.json_text import refuse_unpaired_surrogates
+from warden.domain.json_text import load_json, refuse_unpaired_surrogates
 from warden.domain.ports import AuditStore, ClaudeClient, ReviewQueue, Screener, UserStore
 from warden.domain.redaction import redact_record
 from warden.domain.review import review_priority
@@ -101,8 +100,8 @@ def parse_messages_request(raw_body: bytes, config: RuntimeConfig) -> tuple[Mess
     if not raw_body.strip():
         raise InvalidRequestError("request body is empty; send a JSON Messages request")
     try:
-        payload = json.loads(raw_body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        payload = load_json(raw_body)
+    except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequestError(f"request body is not valid JSON: {error}") from error
     if not isinstance(payload, dict):
         raise InvalidRequestError("request body must be a JSON object")

@@ -18,6 +18,21 @@ UNPAIRED_SURROGATE = (
 )
 
 
+def load_json(raw: bytes) -> Any:
+    """`json.loads` for a request body, raising ValueError (with a message for the client) for whatever is not
+    plain JSON: besides malformed text, NaN and Infinity (Python reads them; JSON has no such numbers, and they could
+    not be sent on or stored as JSON), a number too long to convert (Python's 4,300-digit limit) and nesting too
+    deep to parse (RecursionError, which would otherwise be a 500)."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def refuse_unpaired_surrogates(raw_body: bytes, payload: Any) -> None:
     """A 400 for a parsed body with half a surrogate pair in a string: not Unicode text, so it could not be
     screened as text, stored or sent on (pairs decode to one character and pass). Only a body with such an

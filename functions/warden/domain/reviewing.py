@@ -3,7 +3,6 @@ violations, one user's history. Writes (claims, decisions, user actions) are `wa
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from warden.domain.decisions import SENIOR_REVIEWERS_GROUP, require_note, require_user_hash
-from warden.domain.json_text import UNPAIRED_SURROGATE, refuse_unpaired_surrogates
+from warden.domain.json_text import UNPAIRED_SURROGATE, load_json, refuse_unpaired_surrogates
 from warden.domain.strikes import StrikeLadder
 from warden.errors import AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError
 from warden.models import (
@@ -114,9 +113,9 @@ def json_body(raw: bytes | str | None) -> dict[str, Any]:
     if len(data) > MAX_BODY_BYTES:
         raise InvalidRequestError(f"the body must be at most {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(data or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError("the body must be a JSON object") from None
+        body = load_json(data or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequestError(f"the body must be a JSON object; it is not valid JSON: {error}") from None
     if not isinstance(body, dict):
         raise InvalidRequestError("the body must be a JSON object")
     refuse_unpaired_surrogates(data, body)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Protocol
 
 from warden.config import UsagePolicyConfig
 from warden.domain.identity import hash_user_id
+from warden.domain.json_text import load_json
 from warden.domain.strikes import StrikeLadder
 from warden.errors import InvalidRequestError
 from warden.models import Tenant, UserStanding, UserStatus
@@ -92,8 +92,8 @@ def accept_policy(
     """Record that the user accepted the current usage-policy version (idempotent); return their standing."""
     user_hash = _user_hash(user_id, tenant, key)
     try:
-        body = json.loads(raw_body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        body = load_json(raw_body or b"null")
+    except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequestError(f"request body is not valid JSON: {error}") from error
     version = body.get("version") if isinstance(body, dict) else None
     if version != policy.version:
