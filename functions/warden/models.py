@@ -55,13 +55,37 @@ class MessagesRequest(BaseModel):
 
 
 def _text_of(content: str | list[dict[str, Any]]) -> list[str]:
+    """The text a turn gives Claude: its text blocks, and the text of its documents (a plain-text source, or a
+    content source's text blocks, with the title and context given for it). A PDF or an image has no text to
+    screen here; a tool result is what the tenant's tool returned, not the end user's words, and is not read."""
     if isinstance(content, str):
         return [content]
-    return [block["text"] for block in content if block.get("type") == "text" and isinstance(block.get("text"), str)]
+    texts: list[str] = []
+    for block in content:
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif kind == "document":
+            texts.extend(_document_text(block))
+    return texts
+
+
+def _document_text(block: dict[str, Any]) -> list[str]:
+    texts = [block[field] for field in ("title", "context") if isinstance(block.get(field), str)]
+    source = block.get("source")
+    if isinstance(source, dict):
+        if source.get("type") == "text" and isinstance(source.get("data"), str):
+            texts.append(source["data"])
+        elif source.get("type") == "content" and isinstance(source.get("content"), list):
+            texts.extend(_text_of([part for part in source["content"] if isinstance(part, dict)]))
+        elif source.get("type") == "content" and isinstance(source.get("content"), str):
+            texts.append(source["content"])
+    return texts
 
 
 def end_user_text(request: MessagesRequest) -> str:
-    """The end user's own words: the text of every user turn. The tenant's system prompt is not screened."""
+    """The end user's own words: the text of every user turn (its text blocks and text documents). The tenant's
+    system prompt is not screened."""
     parts: list[str] = []
     for message in request.messages:
         if message.role == "user":

@@ -29,6 +29,7 @@ from tests.unit.fakes import (
     MODEL,
     FailingScreener,
     FakeUserStore,
+    KeywordScreener,
     RecordingAuditStore,
     RecordingReviewQueue,
     ScriptedClaude,
@@ -54,7 +55,7 @@ class Pipeline:
     audit: RecordingAuditStore
     review: RecordingReviewQueue
     claude: ScriptedClaude
-    screener: StaticScreener | FailingScreener
+    screener: StaticScreener | FailingScreener | KeywordScreener
 
     def serve(self, **overrides: Any) -> MessagesResult:
         return serve_messages(request_body(**overrides), Tenant(tenant_id=TENANT, name=TENANT), REQUEST_ID, self.deps)
@@ -79,7 +80,7 @@ def request_body(**overrides: Any) -> bytes:
 
 
 def pipeline(
-    screener: StaticScreener | FailingScreener | None = None,
+    screener: StaticScreener | FailingScreener | KeywordScreener | None = None,
     claude: ScriptedClaude | None = None,
     fail_mode: FailMode = FailMode.CLOSED,
     audit: RecordingAuditStore | None = None,
@@ -209,6 +210,44 @@ def test_screeners_see_the_text_of_every_user_turn_but_not_the_system_prompt_or_
 
     assert isinstance(flow.screener, StaticScreener)
     assert flow.screener.texts == ["first question\n\nsecond"]
+
+
+def test_screeners_see_the_text_of_documents_but_not_tool_results() -> None:
+    # A document block is text the user gives Claude as surely as a text block: left unread, it would carry any
+    # request past screening.
+    flow = pipeline()
+    pdf = {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}
+    turns = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain doc"}},
+                {"type": "document", "title": "Notes", "source": {"type": "content", "content": [
+                    {"type": "text", "text": "content doc"}, {"type": "image", "source": {}}
+                ]}},
+                {"type": "document", "source": pdf},
+                {"type": "text", "text": "summarise these"},
+            ],
+        },
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "search", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "tool output"}]},
+    ]  # fmt: skip
+
+    flow.serve(messages=turns)
+
+    assert isinstance(flow.screener, StaticScreener)
+    assert flow.screener.texts == ["plain doc\n\nNotes\n\ncontent doc\n\nsummarise these"]
+
+
+def test_a_violating_request_in_a_document_is_blocked() -> None:
+    flow = pipeline(screener=KeywordScreener("fast", "pipe bomb", BLOCKING_SCORES))
+    source = {"type": "text", "media_type": "text/plain", "data": "a pipe bomb, step by step"}
+    document = {"type": "document", "source": source}
+
+    refused = flow.refused(PermissionDeniedError, messages=[{"role": "user", "content": [document]}])
+
+    assert "weapons_illegal_goods" in refused.message
+    assert flow.claude.calls == []
 
 
 # ------------------------------------------------------------------ blocked
