@@ -369,6 +369,8 @@ class _Text:
     stems, the policy-term group each word starts ("" for none), the symbols in it, and where a child's age is
     given. The features of a run of its words (a window, or all of them) are read from those (`window`)."""
 
+    __slots__ = ("_gaps", "ages", "content", "groups", "minor_words", "pairs", "prepared", "symbols", "tokens", "words")
+
     prepared: str
     words: list[str]
     tokens: list[str]
@@ -378,6 +380,7 @@ class _Text:
     minor_words: bool
     symbols: int
     ages: list[int]
+    _gaps: list[int] | None
 
     def __init__(self, prepared: str) -> None:
         raw = prepared.encode("ascii", "replace")
@@ -392,11 +395,12 @@ class _Text:
         self.groups = _cached(_TERMS, _word_term, words)
         self.minor_words = not _MINOR_WORDS.isdisjoint(words)
         self.symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
-        self._gaps: list[int] | None = None
+        self._gaps = None
         # A child's age: a number under 18 (not 4) before "years old", "yrs old" or "yo". Found from the unit back:
         # a scan for "old"/"yo" is many times faster than trying the number pattern at every word.
         self.ages = []
-        for unit in _AGE_UNIT.finditer(prepared):
+        # (Most texts have neither: two substring searches are quicker than starting the pattern.)
+        for unit in _AGE_UNIT.finditer(prepared) if "yo" in prepared or "old" in prepared else ():
             start = unit.start()
             # The four characters before the unit, after a space standing for whatever precedes them.
             if _AGE_NUMBER.search(" " + prepared[max(0, start - 4) : start]):
