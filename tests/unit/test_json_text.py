@@ -49,3 +49,10 @@ def test_a_raw_lone_surrogate_passed_through_as_bytes_is_refused() -> None:
 def test_a_reviewer_body_that_is_not_plain_json_is_refused(raw: bytes, message: str) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         reviewing.json_body(raw)
+
+
+def test_half_a_pair_in_a_key_or_deep_in_a_list_is_found() -> None:
+    for payload in ({"\ud800": 1}, {"a": [1, {"b": ["ok", "x\udc00"]}]}):
+        raw = json.dumps(payload).encode()
+        with pytest.raises(InvalidRequestError, match="unpaired UTF-16 surrogate"):
+            refuse_unpaired_surrogates(raw, json.loads(raw))

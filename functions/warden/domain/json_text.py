@@ -37,9 +37,25 @@ def refuse_unpaired_surrogates(raw_body: bytes, payload: Any) -> None:
     """A 400 for a parsed body with half a surrogate pair in a string: not Unicode text, so it could not be
     screened as text, stored or sent on (pairs decode to one character and pass). Only a body with such an
     escape or bytes in it is walked."""
-    if not _SURROGATE.search(raw_body):
-        return
-    try:
-        json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidRequestError(UNPAIRED_SURROGATE) from error
+    if _SURROGATE.search(raw_body) and _has_lone_surrogate(payload):
+        raise InvalidRequestError(UNPAIRED_SURROGATE)
+
+
+def _has_lone_surrogate(payload: Any) -> bool:
+    """Whether any string (key or value) in the parsed body fails to encode as UTF-8: only a lone surrogate does.
+    Iterative, and each string is checked in C (clients that escape all non-ASCII text send every emoji as a pair
+    of such escapes, so bodies that get here are common)."""
+    pending = [payload]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
