@@ -93,6 +93,30 @@ def end_user_text(request: MessagesRequest) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
+def unscreened_content(request: MessagesRequest) -> str:
+    """A note of what the user turns give Claude that no screener reads (images, PDF and other non-text documents,
+    blocks of kinds Warden does not know), or "" when there is none. Tool results are left out: they are the
+    tenant's tools' output, not screened by design."""
+    counts: dict[str, int] = {}
+    for message in request.messages:
+        if message.role != "user" or isinstance(message.content, str):
+            continue
+        for block in message.content:
+            kind = str(block.get("type"))
+            if kind in ("text", "tool_result"):
+                continue
+            if kind == "document":
+                source = block.get("source")
+                if isinstance(source, dict) and source.get("type") in ("text", "content"):
+                    continue
+                media = source.get("media_type") or source.get("type") if isinstance(source, dict) else None
+                kind = f"document ({media})" if media else kind
+            counts[kind] = counts.get(kind, 0) + 1
+    if not counts:
+        return ""
+    return "not screened: " + ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))
+
+
 def completion_text(body: dict[str, Any]) -> str:
     """The text of Claude's answer (its text blocks): what output screening screens."""
     content = body.get("content")

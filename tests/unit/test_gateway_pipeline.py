@@ -239,6 +239,20 @@ def test_screeners_see_the_text_of_documents_but_not_tool_results() -> None:
     assert flow.screener.texts == ["plain doc\n\nNotes\n\ncontent doc\n\nsummarise these"]
 
 
+def test_the_record_notes_what_the_user_gave_claude_that_no_screener_read() -> None:
+    flow = pipeline()
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}}
+    text_document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}}
+    turns = [{"role": "user", "content": [image, image, pdf, text_document, {"type": "text", "text": "look"}]}]
+
+    flow.serve(messages=turns)
+    flow.serve()
+
+    notes = [record.notes for record in flow.audit.records]
+    assert notes == [["not screened: document (application/pdf) 1, image 2"], []]
+
+
 def test_a_violating_request_in_a_document_is_blocked() -> None:
     flow = pipeline(screener=KeywordScreener("fast", "pipe bomb", BLOCKING_SCORES))
     source = {"type": "text", "media_type": "text/plain", "data": "a pipe bomb, step by step"}

@@ -50,6 +50,7 @@ from warden.models import (
     UserStatus,
     completion_text,
     end_user_text,
+    unscreened_content,
 )
 
 logger = logging.getLogger(__name__)
@@ -217,7 +218,8 @@ class _Request:
             if error
             else None,
             latency_ms=latency,
-            notes=list(self.notes),
+            # What the user turns gave Claude that no screener reads (images, PDFs), whatever was decided.
+            notes=[*filter(None, [unscreened_content(request)]), *self.notes],
             warden_version=__version__,
         )
 
