@@ -9,9 +9,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from warden.config import Action, CategoryPolicy, ScreeningConfig, parse_config
+from warden.domain.json_text import load_json
 from warden.domain.ports import Screener
 from warden.domain.screening import screen_prompt
 from warden.models import Decision
@@ -89,14 +90,25 @@ def _screen_one(
     return decision, outcome.categories, latency
 
 
+def _prompt_row(line: str, where: str) -> dict[str, Any]:
+    """A JSONL row with a string "text", or a CommandError naming the line (the verdicts so far stay written)."""
+    try:
+        row = load_json(line.encode("utf-8", "surrogatepass"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CommandError(f"{where}: not a JSON line ({error})") from None
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        raise CommandError(f'{where}: expected a JSON object with a string "text", such as {{"id": "1", "text": "…"}}')
+    return row
+
+
 def _screen(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     screening, moderator_model = _load_config(args.config)
     screeners = _screeners(_tiers(args.tiers), screening, moderator_model)
-    for line in stdin:
+    for number, line in enumerate(stdin, start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        decision, categories, latency = _screen_one(str(row["text"]), screeners, screening.categories, screening)
+        row = _prompt_row(line, f"line {number}")
+        decision, categories, latency = _screen_one(row["text"], screeners, screening.categories, screening)
         verdict = {
             "id": row.get("id"),
             "decision": decision,
@@ -115,10 +127,14 @@ def _eval(args: argparse.Namespace, stdout: TextIO) -> int:
     reports = {}
     for path in args.files:
         rows: list[ScreenedPrompt] = []
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
-            prompt = LabelledPrompt.from_json(line)
+            _prompt_row(line, f"{path}:{number}")
+            try:
+                prompt = LabelledPrompt.from_json(line)
+            except ValueError as error:
+                raise CommandError(f"{path}:{number}: {error}") from None
             decision, categories, latency = _screen_one(prompt.text, screeners, screening.categories, screening)
             rows.append(ScreenedPrompt(prompt, decision, tuple(categories), latency))
         reports[Path(path).stem] = report(rows)

@@ -27,11 +27,15 @@ class LabelledPrompt:
     def from_json(cls, line: str) -> LabelledPrompt:
         row = json.loads(line)
         category = row.get("category")
+        try:
+            known = Category(category) if category else None
+        except ValueError:
+            raise ValueError(f"unknown category {category!r}; the categories are {', '.join(Category)}") from None
         return cls(
-            id=str(row["id"]),
+            id=str(row.get("id")),
             text=str(row["text"]),
             violating=row.get("label") == "violating",
-            category=Category(category) if category else None,
+            category=known,
         )
 
 

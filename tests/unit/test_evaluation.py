@@ -114,3 +114,32 @@ def test_moderator_tier_without_a_key_fails_clearly(
 
     assert cli.main(["eval", str(prompts), "--tiers", "fast,moderator"]) == 2
     assert "ANTHROPIC_API_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (['{"id": "a", "text": "hello"}', "not json"], "line 2: not a JSON line"),
+        (['{"id": "a"}'], 'line 1: expected a JSON object with a string "text"'),
+        (['{"id": "a", "text": NaN}'], "line 1: not a JSON line (NaN is not a JSON number)"),
+    ],
+)
+def test_screen_names_a_bad_line_and_exits_2_after_the_verdicts_so_far(
+    lines: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+
+    assert cli.main(["screen"]) == 2
+
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert len(captured.out.splitlines()) == len(lines) - 1
+
+
+def test_eval_names_a_bad_line_of_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "labelled.jsonl"
+    path.write_text('{"id": "a", "text": "x", "label": "violating", "category": "weapons"}\n')
+
+    assert cli.main(["eval", str(path)]) == 2
+
+    assert f"{path}:1: unknown category 'weapons'" in capsys.readouterr().err
