@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from warden.config import Action, CategoryPolicy, ScreeningConfig, parse_config
+from warden.config import Action, CategoryPolicy, ScreeningConfig
 from warden.domain.json_text import load_json
 from warden.domain.ports import Screener
 from warden.domain.screening import screen_prompt
 from warden.models import Decision
 from warden.report_cli import ReportCommandError, add_report_command, run_report
 from warden.taxonomy import Category
-from warden.tenants_cli import TenantCommandError, add_tenant_commands, run_tenants
+from warden.tenants_cli import TenantCommandError, add_tenant_commands, load_deployment_config, run_tenants
 
 OFFLINE_TIERS = ("fast",)
 TIERS = ("fast", "moderator")
@@ -35,11 +35,14 @@ def _local(_: argparse.Namespace) -> int:
     return run()
 
 
-def _load_config(path: Path) -> tuple[ScreeningConfig, str]:
-    """Screening policies and the moderator model from `cdk.json` (the defaults when there is none)."""
-    if not path.exists():
+def _load_config(path: Path | None) -> tuple[ScreeningConfig, str]:
+    """Screening policies and the moderator model from `--config`, or from `cdk.json` here (the defaults when
+    there is none)."""
+    if path is not None and not path.exists():
+        raise CommandError(f"--config {path}: no such file")
+    config = load_deployment_config(path or Path("cdk.json"))
+    if config is None:
         return ScreeningConfig(), "claude-haiku-4-5"
-    config = parse_config(json.loads(path.read_text(encoding="utf-8"))["context"]["warden"])
     return config.screening, config.models.moderator
 
 
@@ -127,7 +130,11 @@ def _eval(args: argparse.Namespace, stdout: TextIO) -> int:
     reports = {}
     for path in args.files:
         rows: list[ScreenedPrompt] = []
-        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"cannot read {path}: {error}") from None
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             _prompt_row(line, f"{path}:{number}")
@@ -155,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="comma-separated screeners, cheapest first: fast (offline), moderator (needs ANTHROPIC_API_KEY)",
         )
         command.add_argument(
-            "--config", type=Path, default=Path("cdk.json"), help="deployment config with the per-category actions"
+            "--config", type=Path, help="deployment config with the per-category actions (default: ./cdk.json if any)"
         )
 
     screen = commands.add_parser("screen", help='screen {"id","text"} JSON lines from stdin, write verdicts to stdout')

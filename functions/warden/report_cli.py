@@ -145,16 +145,21 @@ def run_report(
     clients: ClientFactory | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
+    from botocore.exceptions import BotoCoreError
+
     from warden.report_html import render_report
 
     started = time.perf_counter()
     try:
+        ReportWindow.since(args.since, clock())  # a bad --since is refused before any AWS call
         source = resolve_source(args, clients)
         summary, read = build_summary(args, source, err, clock())
     except (InvalidWindowError, TenantCommandError) as error:
         raise ReportCommandError(str(error)) from error
     except StorageError as error:
         raise ReportCommandError(f"{error}") from error
+    except BotoCoreError as error:  # no region or no credentials configured, an endpoint out of reach
+        raise ReportCommandError(f"AWS: {error} (pass --region, configure credentials, or use --local)") from error
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

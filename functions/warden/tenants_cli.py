@@ -251,7 +251,18 @@ def _disable(args: argparse.Namespace, target: Target, out: TextIO) -> None:
 
 
 def run_tenants(args: argparse.Namespace, out: TextIO, clients: ClientFactory | None = None) -> int:
+    from botocore.exceptions import BotoCoreError
+
     config = load_deployment_config(args.config)
+    try:
+        return _run_tenants(args, config, clients, out)
+    except BotoCoreError as error:  # no region or no credentials configured, an endpoint out of reach
+        raise TenantCommandError(f"AWS: {error} (pass --region, configure credentials, or use --local)") from error
+
+
+def _run_tenants(
+    args: argparse.Namespace, config: WardenConfig | None, clients: ClientFactory | None, out: TextIO
+) -> int:
     target = resolve_target(args, config, clients)
     try:
         if args.tenants_command == "create":

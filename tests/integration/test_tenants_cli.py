@@ -209,3 +209,16 @@ def test_unreachable_local_stack_is_a_clear_error(
     code, _, err = warden("list", "--local")
 
     assert code == 2 and "start it with `warden local`" in err
+
+
+def test_no_aws_region_is_a_clear_error(warden: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an operator whose AWS configuration names no region (and no --region)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+
+    code, out, err = warden("list", "--stack", "Warden")
+
+    assert code == 2
+    assert "AWS: You must specify a region" in err
+    assert "Traceback" not in err and out == ""

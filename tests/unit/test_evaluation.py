@@ -143,3 +143,13 @@ def test_eval_names_a_bad_line_of_a_file(tmp_path: Path, capsys: pytest.CaptureF
     assert cli.main(["eval", str(path)]) == 2
 
     assert f"{path}:1: unknown category 'weapons'" in capsys.readouterr().err
+
+
+def test_eval_of_a_missing_file_and_a_missing_config_are_clear(
+    tmp_path: Path, prompts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["eval", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+    assert cli.main(["eval", str(prompts), "--config", str(tmp_path / "missing.json")]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import NoRegionError
 from warden.config import Provider, WardenConfig, parse_config
 from warden.domain.report import (
     InvalidWindowError,
@@ -20,7 +22,7 @@ from warden.domain.report import (
 )
 from warden.domain.safeguards import SafeguardStatus, safeguards_checklist
 from warden.models import ScreenerVerdict, ScreeningOutcome
-from warden.report_cli import ReportCommandError, resolve_source
+from warden.report_cli import ReportCommandError, resolve_source, run_report
 from warden.report_html import render_report
 from warden.taxonomy import Category
 
@@ -222,3 +224,19 @@ def test_bucket_option_skips_cloudformation() -> None:
 def test_a_stack_without_the_bucket_output_is_refused() -> None:
     with pytest.raises(ReportCommandError, match="AuditBucketName"):
         resolve_source(_args(), lambda service: _CloudFormation({"ApiUrl": "x"}))
+
+
+def test_a_bad_window_is_refused_before_any_aws_call() -> None:
+    def no_aws(service: str) -> Any:
+        raise AssertionError(f"{service} must not be called")
+
+    with pytest.raises(ReportCommandError, match="--since"):
+        run_report(_args(since="garbage", config=Path("cdk.json")), io.StringIO(), no_aws)
+
+
+def test_an_aws_configuration_error_is_a_clear_refusal() -> None:
+    def no_region(service: str) -> Any:
+        raise NoRegionError()
+
+    with pytest.raises(ReportCommandError, match="AWS: You must specify a region"):
+        run_report(_args(since="24h", config=Path("cdk.json")), io.StringIO(), no_region)
