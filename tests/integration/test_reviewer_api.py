@@ -262,6 +262,9 @@ def test_suspension_and_reinstatement_take_effect_on_the_very_next_request(revie
         ("GET", "/review/cases/STATS%23false-positives", None, 404),
         ("GET", "/review/cases?status=closed", None, 400),
         ("GET", "/review/cases?limit=0", None, 400),
+        ("GET", "/review/cases?limit=%C2%B2", None, 400),  # "²": a digit to str.isdigit, not to int
+        ("GET", "/review/users?sort=violations&limit=" + "9" * 5000, None, 400),
+        ("GET", "/review/cases?cursor=" + "W1tb" * 1000, None, 400),  # base64 of "[[[…": nested too deep
         ("GET", "/review/cases?cursor=not-a-cursor", None, 400),
         ("GET", "/review/users?sort=name", None, 400),
         ("GET", "/review/users/not-a-hash", None, 400),

@@ -8,6 +8,8 @@ import json
 from collections.abc import Set
 from typing import Any
 
+from warden.domain.json_text import load_json
+
 _TYPES = ("S", "N")
 
 
@@ -32,7 +34,7 @@ def _is_key_value(value: Any) -> bool:
 def decode_cursor(index: str, cursor: str, key_names: Set[str]) -> dict[str, Any]:
     """The ExclusiveStartKey of a cursor `encode_cursor(index, …)` made; InvalidCursorError for anything else."""
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        decoded = load_json(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as error:
         raise InvalidCursorError("the cursor is not one this listing handed out") from error
     keys = decoded.get("k") if isinstance(decoded, dict) else None

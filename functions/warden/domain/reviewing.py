@@ -91,7 +91,8 @@ def require_case_id(case_id: str) -> str:
 def page_size(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    # (ASCII digits only: "²" is a digit to str.isdigit and not a number to int.)
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidRequestError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 
