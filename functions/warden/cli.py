@@ -137,9 +137,9 @@ def _eval(args: argparse.Namespace, stdout: TextIO) -> int:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            _prompt_row(line, f"{path}:{number}")
+            row = _prompt_row(line, f"{path}:{number}")
             try:
-                prompt = LabelledPrompt.from_json(line)
+                prompt = LabelledPrompt.from_row(row)
             except ValueError as error:
                 raise CommandError(f"{path}:{number}: {error}") from None
             decision, categories, latency = _screen_one(prompt.text, screeners, screening.categories, screening)

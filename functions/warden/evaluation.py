@@ -6,10 +6,10 @@ the decisions taken on them into recall, false-positive rate and latency, per fi
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from warden.taxonomy import Category
 
@@ -24,8 +24,8 @@ class LabelledPrompt:
     category: Category | None = None
 
     @classmethod
-    def from_json(cls, line: str) -> LabelledPrompt:
-        row = json.loads(line)
+    def from_row(cls, row: dict[str, Any]) -> LabelledPrompt:
+        """A prompt from a parsed JSONL row (ValueError naming an unknown category)."""
         category = row.get("category")
         try:
             known = Category(category) if category else None

@@ -54,6 +54,10 @@ class MessagesRequest(BaseModel):
     stream: StrictBool | None = None
 
 
+# Document sources that carry text the screeners read; other documents (a PDF, a file id) carry none.
+_TEXT_SOURCES = ("text", "content")
+
+
 def _text_of(content: str | list[dict[str, Any]]) -> list[str]:
     """The text a turn gives Claude: its text blocks, and the text of its documents (a plain-text source, or a
     content source's text blocks, with the title and context given for it). A PDF or an image has no text to
@@ -73,13 +77,13 @@ def _text_of(content: str | list[dict[str, Any]]) -> list[str]:
 def _document_text(block: dict[str, Any]) -> list[str]:
     texts = [block[field] for field in ("title", "context") if isinstance(block.get(field), str)]
     source = block.get("source")
-    if isinstance(source, dict):
-        if source.get("type") == "text" and isinstance(source.get("data"), str):
-            texts.append(source["data"])
-        elif source.get("type") == "content" and isinstance(source.get("content"), list):
-            texts.extend(_text_of([part for part in source["content"] if isinstance(part, dict)]))
-        elif source.get("type") == "content" and isinstance(source.get("content"), str):
-            texts.append(source["content"])
+    if not isinstance(source, dict) or source.get("type") not in _TEXT_SOURCES:
+        return texts
+    data = source.get("data") if source.get("type") == "text" else source.get("content")
+    if isinstance(data, str):
+        texts.append(data)
+    elif isinstance(data, list):
+        texts.extend(_text_of([part for part in data if isinstance(part, dict)]))
     return texts
 
 
@@ -107,9 +111,11 @@ def unscreened_content(request: MessagesRequest) -> str:
                 continue
             if kind == "document":
                 source = block.get("source")
-                if isinstance(source, dict) and source.get("type") in ("text", "content"):
+                if not isinstance(source, dict):
+                    source = {}
+                if source.get("type") in _TEXT_SOURCES:
                     continue
-                media = source.get("media_type") or source.get("type") if isinstance(source, dict) else None
+                media = source.get("media_type") or source.get("type")
                 kind = f"document ({media})" if media else kind
             counts[kind] = counts.get(kind, 0) + 1
     if not counts:

@@ -105,11 +105,10 @@ def _review_evidence(source: ReportSource) -> ReviewEvidence:
 
 
 def build_summary(
-    args: argparse.Namespace, source: ReportSource, err: TextIO, now: datetime
+    args: argparse.Namespace, source: ReportSource, err: TextIO, window: ReportWindow
 ) -> tuple[dict[str, Any], int]:
     """Read the window's records and compute the figures; returns the summary and how many records were read."""
     config = load_deployment_config(args.config)
-    window = ReportWindow.since(args.since, now)
     thresholds = (
         {category: policy.threshold for category, policy in config.screening.categories.items()} if config else None
     )
@@ -151,9 +150,9 @@ def run_report(
 
     started = time.perf_counter()
     try:
-        ReportWindow.since(args.since, clock())  # a bad --since is refused before any AWS call
+        window = ReportWindow.since(args.since, clock())  # a bad --since is refused before any AWS call
         source = resolve_source(args, clients)
-        summary, read = build_summary(args, source, err, clock())
+        summary, read = build_summary(args, source, err, window)
     except (InvalidWindowError, TenantCommandError) as error:
         raise ReportCommandError(str(error)) from error
     except StorageError as error:

@@ -246,8 +246,19 @@ def test_the_two_heads_sum_exactly_whatever_order_a_set_gives() -> None:
     assert forwards == backwards
     assert forwards[0] == pytest.approx(model.harm.logit(found | pairs), abs=1e-3)
     assert forwards[1] == pytest.approx(model.jailbreak.logit(found | pairs), abs=1e-3)
-    packed = fast_tier._pack([-2.5, 3.25], fast_tier._HEAD_UNIT, fast_tier._HEAD_FIELD)
-    assert fast_tier._unpack(packed * 100, 2, fast_tier._HEAD_UNIT, fast_tier._HEAD_FIELD) == [-250.0, 325.0]
+    # and the model's packed table holds each feature's two weights, which add up without one field's sign
+    # spilling into the other (a negative jailbreak weight borrows from the harm field above it)
+    unit = fast_tier._HEAD_UNIT
+    for harm_sign, jailbreak_sign in ((1, -1), (-1, 1)):
+        feature = next(
+            f
+            for f, w in model.harm.weights.items()
+            if w * harm_sign > 0 and model.jailbreak.weights.get(f, 0) * jailbreak_sign > 0
+        )
+        # (exactly: the fixed-point units of each weight, however many times it is added)
+        units = [round(model.harm.weights[feature] * unit), round(model.jailbreak.weights[feature] * unit)]
+        assert fast_tier._unpack_heads(model._heads[feature]) == (units[0] / unit, units[1] / unit)
+        assert fast_tier._unpack_heads(model._heads[feature] * 100) == (units[0] * 100 / unit, units[1] * 100 / unit)
 
 
 def test_a_weight_too_large_to_pack_is_refused() -> None:

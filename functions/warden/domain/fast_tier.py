@@ -554,20 +554,26 @@ _HEAD_LIMIT = _HEAD_HALF / _HEAD_UNIT
 _MAX_FEATURES = 256
 
 
-def _pack(weights: list[float], unit: int = _UNIT, field: int = _FIELD) -> int:
-    return sum(round(weight * unit) << (field * index) for index, weight in enumerate(weights))
+def _pack(weights: list[float]) -> int:
+    return sum(round(weight * _UNIT) << (_FIELD * index) for index, weight in enumerate(weights))
 
 
-def _unpack(packed: int, count: int, unit: int = _UNIT, field: int = _FIELD) -> list[float]:
-    half = 1 << (field - 1)
-    mask = (1 << field) - 1
+def _unpack(packed: int, count: int) -> list[float]:
+    half = 1 << (_FIELD - 1)
+    mask = (1 << _FIELD) - 1
     values = []
     for _ in range(count):
         # The field as a signed number; what is left carries whatever it borrowed.
         value = ((packed + half) & mask) - half
-        values.append(value / unit)
-        packed = (packed - value) >> field
+        values.append(value / _UNIT)
+        packed = (packed - value) >> _FIELD
     return values
+
+
+def _unpack_heads(packed: int) -> tuple[float, float]:
+    """The harm and jailbreak sums in a (sum of) packed head weights: jailbreak in the low field, harm above."""
+    jailbreak = ((packed + _HEAD_HALF) & _HEAD_MASK) - _HEAD_HALF
+    return ((packed - jailbreak) >> _HEAD_FIELD) / _HEAD_UNIT, jailbreak / _HEAD_UNIT
 
 
 def function_word_pair(feature: str) -> bool:
@@ -623,7 +629,7 @@ class FastTierModel:
             raise ValueError(f"fast tier weight {largest} is too large to pack")
         harm, jailbreak = self.harm.weights, self.jailbreak.weights
         heads = {
-            # _pack([jailbreak, harm], _HEAD_UNIT, _HEAD_FIELD), written out: it runs for every feature at load.
+            # Harm in the high field, jailbreak in the low one (`_unpack_heads`); no call per feature at load.
             sys.intern(feature): (round(harm.get(feature, 0.0) * _HEAD_UNIT) << _HEAD_FIELD)
             + round(jailbreak.get(feature, 0.0) * _HEAD_UNIT)
             for feature in harm.keys() | jailbreak.keys()
@@ -664,10 +670,8 @@ class FastTierModel:
     def _logits(self, found: Iterable[str], pairs: Iterable[str]) -> tuple[float, float]:
         heads = self._heads
         total = sum(filter(None, map(heads.get, found))) + sum(filter(None, map(heads.get, pairs)))
-        jailbreak = ((total + _HEAD_HALF) & _HEAD_MASK) - _HEAD_HALF
-        return self.harm.bias + ((total - jailbreak) >> _HEAD_FIELD) / _HEAD_UNIT, self.jailbreak.bias + (
-            jailbreak / _HEAD_UNIT
-        )
+        harm, jailbreak = _unpack_heads(total)
+        return self.harm.bias + harm, self.jailbreak.bias + jailbreak
 
     def logits(self, prepared: str) -> tuple[float, float, set[str]]:
         """The harm and jailbreak logits of normalised text, and the words and markers the category heads read.
@@ -680,13 +684,9 @@ class FastTierModel:
         as often as alone. The build calibrates with this too, so it measures the scorer that ships.
         """
         text = _Text(prepared)
-        windows = text.windows()
-        if len(windows) == 1:
-            found, pairs = text.window(*windows[0])
-            return (*self._logits(found, pairs), found)
         harm_logit = jailbreak_logit = -math.inf
-        found = set()
-        for start, end in windows:
+        found: set[str] = set()
+        for start, end in text.windows():
             window_found, window_pairs = text.window(start, end)
             harm_window, jailbreak_window = self._logits(window_found, window_pairs)
             jailbreak_logit = max(jailbreak_logit, jailbreak_window)
