@@ -54,7 +54,12 @@ def _screeners(settings: GatewaySettings, claude: ClaudeClient, source: Guardrai
         elif name is ScreenerName.MODERATOR and settings.config.provider is not Provider.STANDIN:
             # The stand-in cannot moderate: without Claude the fast tier alone decides.
             screeners.append(
-                ClaudeModerator(claude, settings.config.models.moderator, screening.moderator_timeout_seconds)
+                ClaudeModerator(
+                    claude,
+                    settings.config.models.moderator,
+                    screening.moderator_timeout_seconds,
+                    read_attachments=screening.moderator_reads_attachments,
+                )
             )
         elif name is ScreenerName.GUARDRAILS and settings.config.provider is not Provider.STANDIN:
             screeners.append(_guardrail_screener(settings, source))

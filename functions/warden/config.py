@@ -103,6 +103,9 @@ class ScreeningConfig(_Strict):
     # None: the level the fast-tier build calibrated (at least 0.9).
     fast_tier_confident: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     moderator_timeout_seconds: Annotated[float, Field(gt=0, le=20)] = 8.0
+    # The moderator reads the end user's images and documents (PDFs) with the text. Off, they reach Claude
+    # unscreened (the audit record's notes say so) and the moderation call costs only the text's tokens.
+    moderator_reads_attachments: bool = True
     # The default profile's modes: record verdicts without acting on them; screen Claude's answers too.
     shadow: bool = False
     output_screening: bool = False

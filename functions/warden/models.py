@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -37,7 +39,40 @@ class InputMessage(BaseModel):
                     raise ValueError(f"content block {index} needs a string 'type'")
                 if block["type"] == "text" and not isinstance(block.get("text"), str):
                     raise ValueError(f"text content block {index} needs a string 'text'")
+                problem = _inline_attachment_problem(block)
+                if problem:
+                    raise ValueError(f"{block['type']} content block {index}: {problem}")
         return value
+
+
+# The media types Claude reads inline (base64); anything else it refuses, and so would the moderator's call, which
+# the tenant's fail mode would then turn into an outage for a request that is simply malformed.
+_INLINE_MEDIA_TYPES = {
+    "image": ("image/jpeg", "image/png", "image/gif", "image/webp"),
+    "document": ("application/pdf",),
+}
+_WHITESPACE = str.maketrans("", "", " \t\r\n")
+
+
+def _inline_attachment_problem(block: dict[str, Any]) -> str | None:
+    """What is wrong with an inline (base64) image or PDF, or None: its media type and that its data decodes."""
+    allowed = _INLINE_MEDIA_TYPES.get(block["type"])
+    source = block.get("source")
+    if allowed is None or not isinstance(source, dict) or source.get("type") != "base64":
+        return None
+    if source.get("media_type") not in allowed:
+        return f"source.media_type must be one of {', '.join(allowed)}"
+    data = source.get("data")
+    if not isinstance(data, str) or not data:
+        return "source.data must be a non-empty base64 string"
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # line-wrapped base64 (as base64.encodebytes writes it)
+            base64.b64decode(data.translate(_WHITESPACE), validate=True)
+        except (binascii.Error, ValueError):
+            return "source.data is not valid base64"
+    return None
 
 
 class MessagesRequest(BaseModel):
@@ -97,17 +132,45 @@ def end_user_text(request: MessagesRequest) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
-def unscreened_content(request: MessagesRequest) -> str:
-    """A note of what the user turns give Claude that no screener reads (images, PDF and other non-text documents,
-    blocks of kinds Warden does not know), or "" when there is none. Tool results are left out: they are the
-    tenant's tools' output, not screened by design."""
+# What the Claude moderator can read besides text: images, and documents Claude reads as files (a PDF), given
+# inline (base64) or by URL. A Files API file id is not readable without the tenant's files, so it is not sent.
+ATTACHMENT_KINDS = ("image", "document")
+_ATTACHMENT_SOURCES = ("base64", "url")
+
+
+def _attachment(block: dict[str, Any]) -> dict[str, Any] | None:
+    """The block as the moderator gets it (its kind and source only: no cache marks, citations or titles, whose
+    text is screened already), or None when it is not an attachment the moderator can read."""
+    if block.get("type") not in ATTACHMENT_KINDS:
+        return None
+    source = block.get("source")
+    if not isinstance(source, dict) or source.get("type") not in _ATTACHMENT_SOURCES:
+        return None
+    return {"type": block["type"], "source": source}
+
+
+def end_user_attachments(request: MessagesRequest) -> list[dict[str, Any]]:
+    """The images and non-text documents of the user turns, in order: what a screener that reads more than text
+    (the Claude moderator) is given alongside `end_user_text`."""
+    attachments: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role == "user" and not isinstance(message.content, str):
+            attachments.extend(filter(None, map(_attachment, message.content)))
+    return attachments
+
+
+def unscreened_content(request: MessagesRequest, attachments_read: bool = False) -> str:
+    """A note of what the user turns give Claude that no screener reads, or "" when there is none: images, PDF
+    and other non-text documents (unless `attachments_read`: a screener read every `end_user_attachments`),
+    blocks of kinds Warden does not know. Tool results are left out: they are the tenant's tools' output, not
+    screened by design."""
     counts: dict[str, int] = {}
     for message in request.messages:
         if message.role != "user" or isinstance(message.content, str):
             continue
         for block in message.content:
             kind = str(block.get("type"))
-            if kind in ("text", "tool_result"):
+            if kind in ("text", "tool_result") or (attachments_read and _attachment(block) is not None):
                 continue
             if kind == "document":
                 source = block.get("source")
@@ -158,6 +221,8 @@ class ScreenerVerdict(BaseModel):
     error: str | None = None
     skipped_reason: str | None = None
     usage: dict[str, int] | None = None
+    # How many of the end user's images and documents the screener read along with the text.
+    attachments: int = 0
 
     @property
     def failed(self) -> bool:

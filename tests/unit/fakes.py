@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -224,3 +225,29 @@ class FailingScreener:
     def screen(self, text: str) -> ScreenerVerdict:
         self.texts.append(text)
         raise ScreenerFailedError(self.message)
+
+
+class AttachmentReadingScreener:
+    """Reads the user's attachments too (an `AttachmentScreener`, like the Claude moderator): gives `scores` when
+    `keyword` is in the text or in an attachment's decoded data (a stand-in for a model reading a picture).
+    With `fail`, raises ScreenerFailedError instead."""
+
+    def __init__(self, name: str, keyword: str, scores: Mapping[Category, float], fail: bool = False):
+        self.name = name
+        self.keyword = keyword
+        self.scores = dict(scores)
+        self.fail = fail
+        self.seen: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def screen(self, text: str) -> ScreenerVerdict:
+        return self.screen_with_attachments(text, ())
+
+    def screen_with_attachments(self, text: str, attachments: Sequence[dict[str, Any]]) -> ScreenerVerdict:
+        self.seen.append((text, list(attachments)))
+        if self.fail:
+            raise ScreenerFailedError("moderator call failed: timeout")
+        pictured = [base64.b64decode(a["source"].get("data", "")).decode("latin-1") for a in attachments]
+        found = any(self.keyword in part for part in (text, *pictured))
+        return ScreenerVerdict(
+            screener=self.name, scores=self.scores if found else {}, latency_ms=0.1, attachments=len(attachments)
+        )

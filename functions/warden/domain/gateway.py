@@ -49,6 +49,7 @@ from warden.models import (
     UserStanding,
     UserStatus,
     completion_text,
+    end_user_attachments,
     end_user_text,
     unscreened_content,
 )
@@ -147,7 +148,12 @@ def _warden_info(
 
 
 def _screen(
-    text: str, policy: ScreeningPolicy, deps: GatewayDeps, tenant: Tenant, screeners: Sequence[Screener] | None = None
+    text: str,
+    policy: ScreeningPolicy,
+    deps: GatewayDeps,
+    tenant: Tenant,
+    screeners: Sequence[Screener] | None = None,
+    attachments: Sequence[dict[str, Any]] = (),
 ) -> ScreeningOutcome:
     outcome = screen_prompt(
         text,
@@ -157,8 +163,14 @@ def _screen(
         skip_rest_on_block=deps.config.screening.skip_moderator_on_fast_block,
         executor=deps.executor,
         confident=deps.config.screening.fast_tier_confident or deps.fast_tier_confident,
+        attachments=attachments,
     )
     return outcome.model_copy(update={"profile": policy.profile, "shadow": policy.shadow})
+
+
+def _read_attachments(outcome: ScreeningOutcome) -> bool:
+    """Whether a screener read the end user's attachments (every screener that reads them is given them all)."""
+    return any(verdict.ran and verdict.attachments for verdict in outcome.verdicts)
 
 
 class _Request:
@@ -218,8 +230,9 @@ class _Request:
             if error
             else None,
             latency_ms=latency,
-            # What the user turns gave Claude that no screener reads (images, PDFs), whatever was decided.
-            notes=[*filter(None, [unscreened_content(request)]), *self.notes],
+            # What the user turns gave Claude that no screener read (images and PDFs when the moderator did not
+            # read them), whatever was decided.
+            notes=[*filter(None, [unscreened_content(request, _read_attachments(outcome))]), *self.notes],
             warden_version=__version__,
         )
 
@@ -299,7 +312,7 @@ def serve_messages(
         raise refusal
     _admit(flow, user_hash, standing)
 
-    outcome = _screen(end_user_text(request), policy, deps, tenant)
+    outcome = _screen(end_user_text(request), policy, deps, tenant, attachments=end_user_attachments(request))
     decision = enforced_decision(outcome.decision, policy.shadow)
 
     if decision is Decision.BLOCKED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from warden.config import ThrottleConfig
 from warden.domain.strikes import StrikeLadder
@@ -18,6 +18,15 @@ class Screener(Protocol):
 
     def screen(self, text: str) -> ScreenerVerdict:
         """Score `text` per category; raise ScreenerFailedError when no verdict can be given."""
+        ...
+
+
+@runtime_checkable
+class AttachmentScreener(Screener, Protocol):
+    """A screener that can also read the end user's images and documents (`models.end_user_attachments`)."""
+
+    def screen_with_attachments(self, text: str, attachments: Sequence[dict[str, Any]]) -> ScreenerVerdict:
+        """Score the text and the attachments together; the verdict's `attachments` says how many it read."""
         ...
 
 
