@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -122,16 +123,6 @@ def _document_text(block: dict[str, Any]) -> list[str]:
     return texts
 
 
-def end_user_text(request: MessagesRequest) -> str:
-    """The end user's own words: the text of every user turn (its text blocks and text documents). The tenant's
-    system prompt is not screened."""
-    parts: list[str] = []
-    for message in request.messages:
-        if message.role == "user":
-            parts.extend(_text_of(message.content))
-    return "\n\n".join(part for part in parts if part)
-
-
 # What the Claude moderator can read besides text: images, and documents Claude reads as files (a PDF), given
 # inline (base64) or by URL. A Files API file id is not readable without the tenant's files, so it is not sent.
 ATTACHMENT_KINDS = ("image", "document")
@@ -149,19 +140,38 @@ def _attachment(block: dict[str, Any]) -> dict[str, Any] | None:
     return {"type": block["type"], "source": source}
 
 
-def end_user_attachments(request: MessagesRequest) -> list[dict[str, Any]]:
-    """The images and non-text documents of the user turns, in order: what a screener that reads more than text
-    (the Claude moderator) is given alongside `end_user_text`."""
-    attachments: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class UserTurn:
+    """One user turn as a screener that reads the conversation sees it: its text (its text blocks and text
+    documents) and its images and documents as Claude gets them (`_attachment`)."""
+
+    text: str
+    attachments: tuple[dict[str, Any], ...] = ()
+
+
+def turns_text(turns: Sequence[UserTurn]) -> str:
+    """The texts of the turns, as one text (what a screener that reads text alone gets)."""
+    return "\n\n".join(turn.text for turn in turns if turn.text)
+
+
+def end_user_turns(request: MessagesRequest) -> list[UserTurn]:
+    """The end user's own turns, oldest first, that give Claude anything to screen (a turn of tool results alone
+    does not). The tenant's system prompt and the assistant turns are not screened; `turns_text` of them is the
+    end user's text, what every screener reads."""
+    turns: list[UserTurn] = []
     for message in request.messages:
-        if message.role == "user" and not isinstance(message.content, str):
-            attachments.extend(filter(None, map(_attachment, message.content)))
-    return attachments
+        if message.role != "user":
+            continue
+        text = "\n\n".join(part for part in _text_of(message.content) if part)
+        attachments = () if isinstance(message.content, str) else tuple(filter(None, map(_attachment, message.content)))
+        if text or attachments:
+            turns.append(UserTurn(text, attachments))
+    return turns
 
 
 def unscreened_content(request: MessagesRequest, attachments_read: bool = False) -> str:
     """A note of what the user turns give Claude that no screener reads, or "" when there is none: images, PDF
-    and other non-text documents (unless `attachments_read`: a screener read every `end_user_attachments`),
+    and other non-text documents (unless `attachments_read`: a screener read every turn's attachments),
     blocks of kinds Warden does not know. Tool results are left out: they are the tenant's tools' output, not
     screened by design."""
     counts: dict[str, int] = {}

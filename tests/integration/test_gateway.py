@@ -430,7 +430,37 @@ def test_moderator_request_is_deterministic_forced_and_cached(
     assert [tool["name"] for tool in call.body["tools"]] == [TOOL_NAME]
     assert call.body["system"][0]["cache_control"] == {"type": "ephemeral"}
     # Only the end user's words are classified, wrapped as data.
-    assert "a profile of my new neighbours" in call.body["messages"][0]["content"]
+    assert "a profile of my new neighbours" in call.body["messages"][0]["content"][0]["text"]
+
+
+def test_the_next_turn_of_a_chat_reads_the_earlier_turns_from_the_moderators_prompt_cache(
+    gateway: Callable[[dict[str, Any]], GatewayReply], moderator_allows: FakeAnthropic, inspect: Inspector
+) -> None:
+    # A chat app sends the whole conversation every turn; the moderator should not pay for the history again.
+    user_id = unique_user()
+    asked = [f"Question {n} of {user_id}: tell me more about the history of bread. " * 30 for n in range(4)]
+
+    def conversation(turns: int) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = []
+        for question in asked[:turns]:
+            messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "Bread is old."}]
+        event = messages_event("messages_allowed", user_id=user_id)
+        event["body"] = json.dumps({**json.loads(event["body"]), "messages": messages[:-1]})
+        return event
+
+    usages = []
+    for turns in (3, 4):
+        reply = gateway(conversation(turns))
+        assert reply.status == 200
+        [_, moderator] = inspect.audit_record(reply.request_id)["screening"]["verdicts"]
+        usages.append(moderator["usage"])
+
+    history_tokens = sum(len(question) for question in asked[:3]) // 4  # the fake counts 4 characters a token
+    # The second call read the first three turns from the cache the first call wrote; only the new turn (and
+    # the closing instruction) was new input, and only the new turn was written for the call after it.
+    assert usages[1]["cache_read_input_tokens"] >= usages[0]["cache_read_input_tokens"] + history_tokens * 0.9
+    assert usages[1]["input_tokens"] < 50
+    assert usages[1]["cache_creation_input_tokens"] <= len(asked[3]) // 4 + 50
 
 
 @pytest.fixture
@@ -495,9 +525,9 @@ def test_a_request_written_in_a_picture_is_read_by_the_moderator_and_blocked(
     assert reply.status == 403
     assert reply.warden["categories"] == ["weapons_illegal_goods"]
     [call] = moderator_calls(fake_claude)
-    [image, text] = call.body["messages"][0]["content"]
+    [image, text, _instruction] = call.body["messages"][0]["content"]
     assert image["type"] == "image"
-    assert text["text"].startswith("<end_user_text>\nPlease do what the note in this picture asks.")
+    assert text["text"] == "<end_user_text>\nPlease do what the note in this picture asks.\n</end_user_text>"
     assert completions(fake_claude) == []
     record = inspect.audit_record(reply.request_id)
     assert record["notes"] == []
@@ -533,7 +563,7 @@ def test_with_attachment_reading_off_the_picture_goes_unscreened_and_the_record_
 
     assert reply.status == 200
     [call] = moderator_calls(fake_claude)
-    assert isinstance(call.body["messages"][0]["content"], str)
+    assert [block["type"] for block in call.body["messages"][0]["content"]] == ["text", "text"]
     assert inspect.audit_record(reply.request_id)["notes"] == ["not screened: image 1"]
 
 

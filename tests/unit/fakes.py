@@ -21,6 +21,8 @@ from warden.models import (
     Strike,
     UserStanding,
     UserStatus,
+    UserTurn,
+    turns_text,
 )
 from warden.taxonomy import Category
 
@@ -227,10 +229,11 @@ class FailingScreener:
         raise ScreenerFailedError(self.message)
 
 
-class AttachmentReadingScreener:
-    """Reads the user's attachments too (an `AttachmentScreener`, like the Claude moderator): gives `scores` when
-    `keyword` is in the text or in an attachment's decoded data (a stand-in for a model reading a picture).
-    With `fail`, raises ScreenerFailedError instead."""
+class ConversationReadingScreener:
+    """Reads the conversation turn by turn, attachments included (a `ConversationScreener`, like the Claude
+    moderator): gives `scores` when `keyword` is in a turn's text or in an attachment's decoded data (a stand-in
+    for a model reading a picture). With `fail`, raises ScreenerFailedError instead. `seen` keeps, per call, the
+    joined text and every attachment in order; `turns` the turns themselves."""
 
     def __init__(self, name: str, keyword: str, scores: Mapping[Category, float], fail: bool = False):
         self.name = name
@@ -238,16 +241,19 @@ class AttachmentReadingScreener:
         self.scores = dict(scores)
         self.fail = fail
         self.seen: list[tuple[str, list[dict[str, Any]]]] = []
+        self.turns: list[list[UserTurn]] = []
 
     def screen(self, text: str) -> ScreenerVerdict:
-        return self.screen_with_attachments(text, ())
+        return self.screen_turns([UserTurn(text)])
 
-    def screen_with_attachments(self, text: str, attachments: Sequence[dict[str, Any]]) -> ScreenerVerdict:
-        self.seen.append((text, list(attachments)))
+    def screen_turns(self, turns: Sequence[UserTurn]) -> ScreenerVerdict:
+        attachments = [attachment for turn in turns for attachment in turn.attachments]
+        self.seen.append((turns_text(turns), attachments))
+        self.turns.append(list(turns))
         if self.fail:
             raise ScreenerFailedError("moderator call failed: timeout")
         pictured = [base64.b64decode(a["source"].get("data", "")).decode("latin-1") for a in attachments]
-        found = any(self.keyword in part for part in (text, *pictured))
+        found = any(self.keyword in part for part in (turns_text(turns), *pictured))
         return ScreenerVerdict(
             screener=self.name, scores=self.scores if found else {}, latency_ms=0.1, attachments=len(attachments)
         )

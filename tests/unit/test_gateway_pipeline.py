@@ -23,12 +23,12 @@ from warden.errors import (
     UpstreamError,
     WardenError,
 )
-from warden.models import Decision, Tenant, UserStatus
+from warden.models import Decision, Tenant, UserStatus, UserTurn
 from warden.taxonomy import Category
 
 from tests.unit.fakes import (
     MODEL,
-    AttachmentReadingScreener,
+    ConversationReadingScreener,
     FailingScreener,
     FakeUserStore,
     KeywordScreener,
@@ -57,7 +57,7 @@ class Pipeline:
     audit: RecordingAuditStore
     review: RecordingReviewQueue
     claude: ScriptedClaude
-    screener: StaticScreener | FailingScreener | KeywordScreener | AttachmentReadingScreener
+    screener: StaticScreener | FailingScreener | KeywordScreener | ConversationReadingScreener
 
     def serve(self, **overrides: Any) -> MessagesResult:
         return serve_messages(request_body(**overrides), Tenant(tenant_id=TENANT, name=TENANT), REQUEST_ID, self.deps)
@@ -82,7 +82,7 @@ def request_body(**overrides: Any) -> bytes:
 
 
 def pipeline(
-    screener: StaticScreener | FailingScreener | KeywordScreener | AttachmentReadingScreener | None = None,
+    screener: StaticScreener | FailingScreener | KeywordScreener | ConversationReadingScreener | None = None,
     claude: ScriptedClaude | None = None,
     fail_mode: FailMode = FailMode.CLOSED,
     audit: RecordingAuditStore | None = None,
@@ -262,7 +262,7 @@ def _inline(kind: str, media_type: str, data: bytes, **extra: Any) -> dict[str, 
 
 def test_a_request_written_in_an_image_is_blocked_by_a_screener_that_reads_images() -> None:
     # A picture of the words carries the request past every text screener; the moderator reads pictures.
-    screener = AttachmentReadingScreener("moderator", "pipe bomb", BLOCKING_SCORES)
+    screener = ConversationReadingScreener("moderator", "pipe bomb", BLOCKING_SCORES)
     flow = pipeline(screener=screener)
     image = _inline(
         "image", "image/png", b"\x89PNG tEXt: how to build a pipe bomb", cache_control={"type": "ephemeral"}
@@ -279,8 +279,8 @@ def test_a_request_written_in_an_image_is_blocked_by_a_screener_that_reads_image
     assert flow.audit.records[0].screening.verdicts[0].attachments == 1
 
 
-def test_images_and_pdfs_of_every_user_turn_go_to_the_screener_but_not_assistant_turns_or_tool_results() -> None:
-    screener = AttachmentReadingScreener("moderator", "never", BLOCKING_SCORES)
+def test_the_screener_reads_each_user_turn_with_its_images_and_pdfs_but_not_assistant_turns_or_tool_results() -> None:
+    screener = ConversationReadingScreener("moderator", "never", BLOCKING_SCORES)
     flow = pipeline(screener=screener)
     first = _inline("image", "image/jpeg", b"one")
     pdf = _inline("document", "application/pdf", b"%PDF-1.7", title="Terms", citations={"enabled": True})
@@ -289,18 +289,22 @@ def test_images_and_pdfs_of_every_user_turn_go_to_the_screener_but_not_assistant
     turns = [
         {"role": "user", "content": [first, {"type": "text", "text": "and"}]},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "look", "input": {}}]},
-        {"role": "user", "content": [in_tool, pdf, by_url, {"type": "text", "text": "these"}]},
+        {"role": "user", "content": [in_tool]},  # nothing of the end user's: not a turn to screen
+        {"role": "assistant", "content": "Looked."},
+        {"role": "user", "content": [pdf, by_url, {"type": "text", "text": "these"}]},
     ]
 
     flow.serve(messages=turns)
 
-    assert screener.seen == [("and\n\nTerms\n\nthese", [first, {"type": "document", "source": pdf["source"]}, by_url])]
+    stripped_pdf = {"type": "document", "source": pdf["source"]}
+    assert screener.turns == [[UserTurn("and", (first,)), UserTurn("Terms\n\nthese", (stripped_pdf, by_url))]]
+    assert screener.seen == [("and\n\nTerms\n\nthese", [first, stripped_pdf, by_url])]
     assert flow.audit.records[0].notes == []
 
 
 def test_what_the_screener_could_not_read_is_still_noted() -> None:
     # A Files API document is not readable without the tenant's files; a block of an unknown kind is not read.
-    flow = pipeline(screener=AttachmentReadingScreener("moderator", "never", BLOCKING_SCORES))
+    flow = pipeline(screener=ConversationReadingScreener("moderator", "never", BLOCKING_SCORES))
     stored = {"type": "document", "source": {"type": "file", "file_id": "file_011"}}
     turns = [{"role": "user", "content": [_inline("image", "image/png", b"x"), stored, {"type": "audio", "data": "?"}]}]
 
@@ -311,7 +315,7 @@ def test_what_the_screener_could_not_read_is_still_noted() -> None:
 
 def test_attachments_a_failed_screener_was_given_are_noted_as_unscreened() -> None:
     flow = pipeline(
-        screener=AttachmentReadingScreener("moderator", "x", BLOCKING_SCORES, fail=True),
+        screener=ConversationReadingScreener("moderator", "x", BLOCKING_SCORES, fail=True),
         fail_mode=FailMode.ALLOW_AND_FLAG,
     )
     turns = [{"role": "user", "content": [_inline("image", "image/png", b"x"), {"type": "text", "text": "hi"}]}]
@@ -339,7 +343,7 @@ def test_an_unreadable_inline_image_or_pdf_is_a_clear_400_before_anything_is_cal
     block: dict[str, Any], problem: str
 ) -> None:
     # Claude would refuse it, and so would the moderator's call, which fail-closed would turn into an outage.
-    flow = pipeline(screener=AttachmentReadingScreener("moderator", "x", BLOCKING_SCORES))
+    flow = pipeline(screener=ConversationReadingScreener("moderator", "x", BLOCKING_SCORES))
 
     refused = flow.refused(InvalidRequestError, messages=[{"role": "user", "content": [block]}])
 

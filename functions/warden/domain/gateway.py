@@ -48,9 +48,10 @@ from warden.models import (
     Tenant,
     UserStanding,
     UserStatus,
+    UserTurn,
     completion_text,
-    end_user_attachments,
-    end_user_text,
+    end_user_turns,
+    turns_text,
     unscreened_content,
 )
 
@@ -153,7 +154,7 @@ def _screen(
     deps: GatewayDeps,
     tenant: Tenant,
     screeners: Sequence[Screener] | None = None,
-    attachments: Sequence[dict[str, Any]] = (),
+    turns: Sequence[UserTurn] = (),
 ) -> ScreeningOutcome:
     outcome = screen_prompt(
         text,
@@ -163,9 +164,17 @@ def _screen(
         skip_rest_on_block=deps.config.screening.skip_moderator_on_fast_block,
         executor=deps.executor,
         confident=deps.config.screening.fast_tier_confident or deps.fast_tier_confident,
-        attachments=attachments,
+        turns=turns,
     )
     return outcome.model_copy(update={"profile": policy.profile, "shadow": policy.shadow})
+
+
+def _screen_request(
+    request: MessagesRequest, policy: ScreeningPolicy, deps: GatewayDeps, tenant: Tenant
+) -> ScreeningOutcome:
+    """Screen the end user's turns: their text for every screener, turn by turn for those that read conversations."""
+    turns = end_user_turns(request)
+    return _screen(turns_text(turns), policy, deps, tenant, turns=turns)
 
 
 def _read_attachments(outcome: ScreeningOutcome) -> bool:
@@ -312,7 +321,7 @@ def serve_messages(
         raise refusal
     _admit(flow, user_hash, standing)
 
-    outcome = _screen(end_user_text(request), policy, deps, tenant, attachments=end_user_attachments(request))
+    outcome = _screen_request(request, policy, deps, tenant)
     decision = enforced_decision(outcome.decision, policy.shadow)
 
     if decision is Decision.BLOCKED:

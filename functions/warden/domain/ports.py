@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 from warden.config import ThrottleConfig
 from warden.domain.strikes import StrikeLadder
 from warden.domain.throttle import RateDecision
-from warden.models import AuditRecord, ClaudeReply, ReviewItem, ScreenerVerdict, UserStanding
+from warden.models import AuditRecord, ClaudeReply, ReviewItem, ScreenerVerdict, UserStanding, UserTurn
 from warden.taxonomy import Category
 
 
@@ -22,11 +22,11 @@ class Screener(Protocol):
 
 
 @runtime_checkable
-class AttachmentScreener(Screener, Protocol):
-    """A screener that can also read the end user's images and documents (`models.end_user_attachments`)."""
+class ConversationScreener(Screener, Protocol):
+    """A screener that reads the conversation turn by turn, images and documents included (the Claude moderator)."""
 
-    def screen_with_attachments(self, text: str, attachments: Sequence[dict[str, Any]]) -> ScreenerVerdict:
-        """Score the text and the attachments together; the verdict's `attachments` says how many it read."""
+    def screen_turns(self, turns: Sequence[UserTurn]) -> ScreenerVerdict:
+        """Score the turns together; the verdict's `attachments` says how many images and documents it read."""
         ...
 
 

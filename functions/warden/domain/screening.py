@@ -12,12 +12,11 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import Any
 
 from warden.config import DEFAULT_PROFILE, Action, CategoryPolicy, FailMode, ScreenerName, ScreeningConfig
-from warden.domain.ports import AttachmentScreener, Screener
+from warden.domain.ports import ConversationScreener, Screener
 from warden.errors import ScreenerFailedError
-from warden.models import Decision, ScreenerVerdict, ScreeningOutcome
+from warden.models import Decision, ScreenerVerdict, ScreeningOutcome, UserTurn
 from warden.taxonomy import Category
 
 logger = logging.getLogger(__name__)
@@ -64,13 +63,13 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def run_screener(screener: Screener, text: str, attachments: Sequence[dict[str, Any]] = ()) -> ScreenerVerdict:
+def run_screener(screener: Screener, text: str, turns: Sequence[UserTurn] = ()) -> ScreenerVerdict:
     """Run one screener, turning its failure into a verdict that says so (never an exception). A screener that
-    reads attachments gets them too."""
+    reads the conversation gets its `turns` (whose texts joined are `text`)."""
     started = time.perf_counter()
     try:
-        if attachments and isinstance(screener, AttachmentScreener):
-            verdict = screener.screen_with_attachments(text, attachments)
+        if turns and isinstance(screener, ConversationScreener):
+            verdict = screener.screen_turns(turns)
         else:
             verdict = screener.screen(text)
     except ScreenerFailedError as error:
@@ -166,10 +165,10 @@ def screen_prompt(
     skip_rest_on_block: bool = True,
     executor: Executor | None = None,
     confident: float | None = None,
-    attachments: Sequence[dict[str, Any]] = (),
+    turns: Sequence[UserTurn] = (),
 ) -> ScreeningOutcome:
-    """Screen text: offline screeners first, in order, then the others concurrently on `executor`. The
-    `attachments` (the user's images and documents) go to the screeners that read them; the others get the text.
+    """Screen text: offline screeners first, in order, then the others concurrently on `executor`. A screener that
+    reads the conversation gets its `turns` (the text turn by turn, with the images and documents) instead.
 
     When an offline screener already blocks with a score of at least `confident` (any score, without it) and
     `skip_rest_on_block` is set, the others are recorded as skipped rather than called: the decision cannot
@@ -187,7 +186,7 @@ def screen_prompt(
         if blocked and skip_rest_on_block:
             verdicts[index] = ScreenerVerdict(screener=screener.name, skipped_reason=SKIPPED_AFTER_BLOCK)
             continue
-        verdicts[index] = run_screener(screener, text, attachments)
+        verdicts[index] = run_screener(screener, text, turns)
         blocked = blocked or _blocks(verdicts[index], policies, confident)
 
     online = [index for index in range(len(screeners)) if index not in verdicts]
@@ -196,10 +195,10 @@ def screen_prompt(
             verdicts[index] = ScreenerVerdict(screener=screeners[index].name, skipped_reason=SKIPPED_AFTER_BLOCK)
     elif executor is None or len(online) < 2:
         for index in online:
-            verdicts[index] = run_screener(screeners[index], text, attachments)
+            verdicts[index] = run_screener(screeners[index], text, turns)
     else:
         pending: dict[int, Future[ScreenerVerdict]] = {
-            index: executor.submit(run_screener, screeners[index], text, attachments) for index in online
+            index: executor.submit(run_screener, screeners[index], text, turns) for index in online
         }
         for index, future in pending.items():
             verdicts[index] = future.result()
