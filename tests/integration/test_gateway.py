@@ -463,6 +463,21 @@ def test_the_next_turn_of_a_chat_reads_the_earlier_turns_from_the_moderators_pro
     assert usages[1]["cache_creation_input_tokens"] <= len(asked[3]) // 4 + 50
 
 
+def test_a_text_longer_than_one_moderation_call_is_read_in_several(
+    gateway: Callable[[dict[str, Any]], GatewayReply], moderator_allows: FakeAnthropic, inspect: Inspector
+) -> None:
+    # 900,000 characters (under the 1 MiB body limit) would overflow a small model's context in one call.
+    reply = gateway(messages_event("messages_allowed", user_id=unique_user(), text="Autumn leaves fall. " * 45_000))
+
+    assert reply.status == 200
+    calls = moderator_calls(moderator_allows)
+    assert len(calls) == 3
+    assert all(len(json.dumps(call.body)) < 450_000 for call in calls)
+    [_, moderator] = inspect.audit_record(reply.request_id)["screening"]["verdicts"]
+    assert moderator["error"] is None
+    assert moderator["usage"]["cache_read_input_tokens"] + moderator["usage"]["cache_creation_input_tokens"] > 3 * 6_000
+
+
 @pytest.fixture
 def fails_closed(environment: Callable[..., None], warden_config: WardenConfig) -> None:
     environment(**{c.ENV_CONFIG: runtime_config(warden_config, fail_mode=FailMode.CLOSED)})

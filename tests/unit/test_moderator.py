@@ -7,10 +7,14 @@ from typing import Any
 import pytest
 from warden.domain.fast_tier import FastTierScreener
 from warden.domain.moderator import (
+    CALL_CHARS,
+    PIECE_OVERLAP,
     TOOL_NAME,
     VERDICT_TOOL,
     ClaudeModerator,
+    _size,
     addresses_the_classifier,
+    batches,
     delimit,
     moderation_request,
     parse_verdict,
@@ -436,3 +440,88 @@ def test_screening_gives_the_turns_only_to_the_screeners_that_read_them() -> Non
 
     assert [v.attachments for v in outcome.verdicts] == [0, 1]
     assert claude.calls[0][0] == moderation_request(MODERATOR_MODEL, turns)
+
+
+# ------------------------------------------------------------------ more than one call can read
+
+
+def test_an_ordinary_conversation_is_one_call() -> None:
+    turns = [UserTurn("a" * 1000), UserTurn("b", (IMAGE,))]
+
+    assert batches(turns) == [turns]
+
+
+def test_a_turn_longer_than_a_call_is_cut_into_overlapping_pieces_that_cover_it() -> None:
+    words = [f"w{n}" for n in range(60_000)]
+    text = " ".join(words)  # about 400,000 characters
+    runs = batches([UserTurn(text, (IMAGE,))], budget=50_000)
+
+    pieces = [piece for run in runs for piece in run]
+    assert len(pieces) > 8
+    assert all(_size(piece) <= 50_000 for piece in pieces)
+    assert pieces[0].attachments == (IMAGE,) and all(not piece.attachments for piece in pieces[1:])
+    # In order, covering the text, and each piece starting inside the one before (by the overlap).
+    position = 0
+    for piece in pieces:
+        start = text.index(piece.text, max(0, position - PIECE_OVERLAP))
+        assert start <= position
+        position = start + len(piece.text)
+    assert position == len(text)
+    # A request lying across any cut is whole in some piece.
+    for cut in range(1, len(pieces)):
+        end = text.index(pieces[cut - 1].text) + len(pieces[cut - 1].text)
+        across = text[end - 40 : end + 40]
+        assert any(across in piece.text for piece in pieces)
+
+
+def test_many_turns_are_read_in_runs_that_each_fit_a_call() -> None:
+    turns = [UserTurn(f"turn {n} " + "x" * 9_000) for n in range(30)]
+
+    runs = batches(turns, budget=50_000)
+
+    assert [turn for run in runs for turn in run] == turns
+    assert all(sum(_size(turn) for turn in run) <= 50_000 for run in runs)
+    assert len(runs) == 6
+
+
+class ScriptedModeratorClaude:
+    """Answers each call with the next verdict (or error), and remembers the calls."""
+
+    def __init__(self, *script: dict[str, Any] | WardenError):
+        self.script = list(script)
+        self.calls: list[dict[str, Any]] = []
+
+    def create_message(self, body: dict[str, Any], *, timeout: float | None = None) -> ClaudeReply:
+        self.calls.append(body)
+        step = self.script.pop(0)
+        if isinstance(step, WardenError):
+            raise step
+        return claude_reply(step)
+
+
+def test_a_text_too_long_for_one_call_is_read_in_several_and_the_highest_scores_stand() -> None:
+    usage = {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100}
+    claude = ScriptedModeratorClaude(
+        tool_reply([{"category": "fraud_abuse", "confidence": 0.3}], usage=usage),
+        tool_reply([{"category": "weapons_illegal_goods", "confidence": 0.9}], usage=usage),
+        tool_reply([{"category": "fraud_abuse", "confidence": 0.6}], usage=usage),
+    )
+    text = ("Ordinary words about gardening. " * 30_000)[: CALL_CHARS * 2 + 1000]
+
+    verdict = ClaudeModerator(claude, MODERATOR_MODEL, 8.0).screen(text)
+
+    assert len(claude.calls) == 3
+    assert verdict.scores == {Category.FRAUD_ABUSE: 0.6, Category.WEAPONS_ILLEGAL_GOODS: 0.9}
+    assert verdict.usage == {
+        "input_tokens": 30,
+        "output_tokens": 15,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 300,
+    }
+
+
+def test_any_call_of_a_long_text_failing_fails_the_screener() -> None:
+    claude = ScriptedModeratorClaude(tool_reply([]), DependencyUnavailableError("Claude did not answer in time"))
+
+    with pytest.raises(ScreenerFailedError, match="did not answer in time"):
+        ClaudeModerator(claude, MODERATOR_MODEL, 8.0).screen("word " * (CALL_CHARS // 4))

@@ -233,6 +233,54 @@ def parse_verdict(body: dict[str, Any]) -> dict[Category, float]:
     return scores
 
 
+# One moderation call reads at most about this much of the conversation: some 100,000-130,000 tokens at 3 to 4
+# characters a token, inside a small model's 200,000-token context with the policy prompt. An image or
+# document counts as `ATTACHMENT_CHARS` (a large image is about 1,600 tokens). A longer conversation is read in
+# several calls (`batches`), one after another, and the verdict is the highest score per category of any.
+CALL_CHARS = 400_000
+ATTACHMENT_CHARS = 8_000
+# A turn longer than a call is cut into pieces that overlap by this much, so that a request lying across a cut
+# is read whole in one of them.
+PIECE_OVERLAP = 2_000
+
+
+def _size(turn: UserTurn) -> int:
+    return len(turn.text) + ATTACHMENT_CHARS * len(turn.attachments)
+
+
+def _pieces(turn: UserTurn, budget: int) -> list[UserTurn]:
+    """A turn cut into pieces of text of at most `budget` characters (its attachments go with the first), each
+    cut at a space where there is one near it and each piece starting `PIECE_OVERLAP` characters before."""
+    text = turn.text
+    room = max(budget - ATTACHMENT_CHARS * len(turn.attachments), PIECE_OVERLAP * 2)
+    pieces: list[UserTurn] = []
+    start = 0
+    while True:
+        end = min(start + room, len(text))
+        if end < len(text):
+            space = text.rfind(" ", end - PIECE_OVERLAP, end)
+            end = space if space > start else end
+        pieces.append(UserTurn(text[start:end], turn.attachments if not pieces else ()))
+        if end >= len(text):
+            return pieces
+        start = max(end - PIECE_OVERLAP, start + 1)
+        room = budget
+
+
+def batches(turns: Sequence[UserTurn], budget: int = CALL_CHARS) -> list[list[UserTurn]]:
+    """The turns in runs that each fit one moderation call (in order; one run for all but very long input)."""
+    runs: list[list[UserTurn]] = [[]]
+    size = 0
+    for turn in turns:
+        for piece in _pieces(turn, budget) if _size(turn) > budget else [turn]:
+            if runs[-1] and size + _size(piece) > budget:
+                runs.append([])
+                size = 0
+            runs[-1].append(piece)
+            size += _size(piece)
+    return runs
+
+
 class ClaudeModerator:
     """The moderator screener, a `ConversationScreener`: it reads the user turns one by one. With
     `read_attachments` (the default) their images and documents go to the model too, so a request written in a
@@ -253,22 +301,28 @@ class ClaudeModerator:
         if not self.read_attachments:
             turns = [UserTurn(turn.text) for turn in turns if turn.text]
         started = time.perf_counter()
-        try:
-            reply = self.client.create_message(moderation_request(self.model, turns), timeout=self.timeout_seconds)
-        except WardenError as error:
-            raise ScreenerFailedError(f"moderator call failed: {error.message}") from error
-        scores = parse_verdict(reply.body)
+        scores: dict[Category, float] = {}
+        usage: dict[str, int] = dict.fromkeys(_USAGE_KEYS, 0)
+        for run in batches(turns):
+            try:
+                reply = self.client.create_message(moderation_request(self.model, run), timeout=self.timeout_seconds)
+            except WardenError as error:
+                raise ScreenerFailedError(f"moderator call failed: {error.message}") from error
+            for category, score in parse_verdict(reply.body).items():
+                scores[category] = max(score, scores.get(category, 0.0))
+            reported = reply.body.get("usage") or {}
+            for key in _USAGE_KEYS:
+                usage[key] += int(reported.get(key) or 0)
         if addresses_the_classifier(turns_text(turns)):
             # Whatever the model answered: an attempt to steer the screen is itself platform abuse.
             scores[Category.PLATFORM_ABUSE] = max(scores.get(Category.PLATFORM_ABUSE, 0.0), ADDRESSES_CLASSIFIER_SCORE)
-        usage = reply.body.get("usage") or {}
         return ScreenerVerdict(
             screener=self.name,
             scores=scores,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            usage={
-                key: int(usage.get(key) or 0)
-                for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-            },
+            usage=usage,
             attachments=sum(len(turn.attachments) for turn in turns),
         )
+
+
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
