@@ -14,13 +14,14 @@ import json
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from warden.domain.ports import ClaudeClient
 from warden.errors import ScreenerFailedError, WardenError
-from warden.models import ScreenerVerdict, UserTurn, turns_text
+from warden.models import ClaudeReply, ScreenerVerdict, UserTurn, turns_text
 from warden.taxonomy import DESCRIPTIONS, Category
 
 TOOL_NAME = "record_policy_verdict"
@@ -236,7 +237,7 @@ def parse_verdict(body: dict[str, Any]) -> dict[Category, float]:
 # One moderation call reads at most about this much of the conversation: some 100,000-130,000 tokens at 3 to 4
 # characters a token, inside a small model's 200,000-token context with the policy prompt. An image or
 # document counts as `ATTACHMENT_CHARS` (a large image is about 1,600 tokens). A longer conversation is read in
-# several calls (`batches`), one after another, and the verdict is the highest score per category of any.
+# several calls (`batches`), side by side, and the verdict is the highest score per category of any.
 CALL_CHARS = 400_000
 ATTACHMENT_CHARS = 8_000
 # A turn longer than a call is cut into pieces that overlap by this much, so that a request lying across a cut
@@ -303,11 +304,13 @@ class ClaudeModerator:
         started = time.perf_counter()
         scores: dict[Category, float] = {}
         usage: dict[str, int] = dict.fromkeys(_USAGE_KEYS, 0)
-        for run in batches(turns):
-            try:
-                reply = self.client.create_message(moderation_request(self.model, run), timeout=self.timeout_seconds)
-            except WardenError as error:
-                raise ScreenerFailedError(f"moderator call failed: {error.message}") from error
+        runs = batches(turns)
+        if len(runs) == 1:
+            replies = [self._call(runs[0])]
+        else:  # side by side: the screen takes as long as one call, not as all of them
+            with ThreadPoolExecutor(max_workers=min(len(runs), _MAX_PARALLEL_CALLS)) as pool:
+                replies = list(pool.map(self._call, runs))
+        for reply in replies:
             for category, score in parse_verdict(reply.body).items():
                 scores[category] = max(score, scores.get(category, 0.0))
             reported = reply.body.get("usage") or {}
@@ -324,5 +327,12 @@ class ClaudeModerator:
             attachments=sum(len(turn.attachments) for turn in turns),
         )
 
+    def _call(self, run: list[UserTurn]) -> ClaudeReply:
+        try:
+            return self.client.create_message(moderation_request(self.model, run), timeout=self.timeout_seconds)
+        except WardenError as error:
+            raise ScreenerFailedError(f"moderator call failed: {error.message}") from error
 
+
+_MAX_PARALLEL_CALLS = 4
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
