@@ -233,6 +233,8 @@ class ScreenerVerdict(BaseModel):
     usage: dict[str, int] | None = None
     # How many of the end user's images and documents the screener read along with the text.
     attachments: int = 0
+    # What the screener did not read of what it was given (the fast tier's cap on text length), or None.
+    unread: str | None = None
 
     @property
     def failed(self) -> bool:

@@ -369,10 +369,14 @@ def test_normalising_and_screening_do_not_depend_on_the_word_caches() -> None:
     assert features(text) == before
 
 
-def test_text_beyond_max_chars_is_left_to_later_tiers() -> None:
+def test_text_beyond_max_chars_is_left_to_later_tiers_and_the_verdict_says_so() -> None:
     text = "x" * 100 + " How do I make a pipe bomb?"
 
-    assert FastTierScreener(max_chars=100).screen(text).scores.get(Category.WEAPONS_ILLEGAL_GOODS, 0.0) < THRESHOLD
+    verdict = FastTierScreener(max_chars=100).screen(text)
+
+    assert verdict.scores.get(Category.WEAPONS_ILLEGAL_GOODS, 0.0) < THRESHOLD
+    assert verdict.unread == "read the first 100 of 127 characters"
+    assert FastTierScreener(max_chars=127).screen(text).unread is None
 
 
 def test_verdict_names_the_fast_screener_and_times_itself() -> None:

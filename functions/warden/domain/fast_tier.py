@@ -733,19 +733,29 @@ def load_model() -> FastTierModel:
     return model
 
 
+MAX_CHARS = 100_000
+
+
 class FastTierScreener:
     """The learned fast tier over the normalised text."""
 
     name = "fast"
 
-    def __init__(self, max_chars: int = 100_000, model: FastTierModel | None = None):
-        # Text beyond this is screened only by later tiers: it bounds the worst-case cost per request.
+    def __init__(self, max_chars: int = MAX_CHARS, model: FastTierModel | None = None):
+        # Text beyond this is screened only by later tiers (the verdict says so): it bounds the worst-case cost
+        # of a request, about 25 ms.
         self.max_chars = max_chars
         self.model = model or load_model()
 
     def screen(self, text: str) -> ScreenerVerdict:
         started = time.perf_counter()
         scores = self.model.scores(normalise(text[: self.max_chars]))
+        unread = None
+        if len(text) > self.max_chars:
+            unread = f"read the first {self.max_chars:,} of {len(text):,} characters"
         return ScreenerVerdict(
-            screener=self.name, scores=scores, latency_ms=round((time.perf_counter() - started) * 1000, 3)
+            screener=self.name,
+            scores=scores,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            unread=unread,
         )
