@@ -3,6 +3,7 @@ in the queue, a reviewer opens and dismisses it, and the user's strike is lifted
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.e2e.conftest import RunningStack
+from tests.support.pictures import image_block
 from tests.support.review_cases import BLOCKED_CATEGORY, BLOCKED_PROMPT, REVIEWER_KEY, block_and_wait_for_case
 
 pytestmark = pytest.mark.browser
@@ -150,6 +152,51 @@ class FakeCognito:
         self.calls.append((request.headers["x-amz-target"], request.headers["content-type"], request.post_data_json))
         status, body = self.replies.pop(0)
         route.fulfill(status=status, content_type="application/x-amz-json-1.1", body=json.dumps(body))
+
+
+def test_a_case_shows_the_images_blurred_until_asked_and_offers_the_pdf_without_dumping_base64(
+    standin_stack: RunningStack, browser: Browser, artifacts: Path
+) -> None:
+    # Given a blocked request that came with a picture, a PDF and a picture by URL
+    picture = image_block("a note in the picture")
+    pdf_data = base64.b64encode(b"%PDF-1.4\n" + b"0" * 3000).decode()
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf_data}}
+    by_url = {"type": "image", "source": {"type": "url", "url": "https://images.example/cat.png"}}
+    blocked = block_and_wait_for_case(standin_stack, "console-picture-user", attachments=[picture, pdf, by_url])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    trouble = _watch_for_trouble(page)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    # When the reviewer opens its case
+    _sign_in(page, f"{standin_stack.api_url}/review/console#/cases/{blocked.case_id}")
+    expect(page.get_by_test_id("case-status")).to_have_text("open")
+
+    # Then the text is shown as text, with no base64 in it
+    expect(page.get_by_test_id("prompt-message")).to_have_text(BLOCKED_PROMPT)
+    # and the picture is shown blurred, until the reviewer chooses to see it
+    image = page.get_by_test_id("attachment-image")
+    expect(image).to_have_count(1)
+    expect(image).to_have_class("attachment blurred")
+    assert image.evaluate("node => node.naturalWidth") == 1  # the PNG decoded
+    page.get_by_test_id("attachment-reveal").click()
+    expect(image).to_have_class("attachment")
+    expect(page.get_by_test_id("attachment-reveal")).to_have_attribute("aria-pressed", "true")
+    # and the PDF is offered for download, the picture by URL named but never fetched
+    download = page.get_by_test_id("attachment-download")
+    expect(download).to_have_attribute("href", f"data:application/pdf;base64,{pdf_data}")
+    expect(download).to_contain_text("Download the PDF the end user sent (3 KiB)")
+    expect(page.get_by_test_id("attachment-link")).to_have_text(
+        "Image by URL, not loaded here: https://images.example/cat.png"
+    )
+    assert not [url for url in requested if "images.example" in url]
+    # and the record's note says that no screener read them (the local stack's fast tier reads text only)
+    expect(page.get_by_test_id("record-notes")).to_have_text(
+        "Notes: not screened: document (application/pdf) 1, image 2"
+    )
+    page.screenshot(path=artifacts / "case-with-attachments.png", full_page=True)
+    assert trouble == []
+    page.close()
 
 
 def test_cognito_sign_in_answers_the_new_password_and_authenticator_code_challenges(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import anthropic
 import httpx2
@@ -37,9 +38,14 @@ def open_case_ids(stack: RunningStack) -> list[str]:
 
 
 def block_and_wait_for_case(
-    stack: RunningStack, user_id: str, system: str | None = None, timeout: float = 30.0
+    stack: RunningStack,
+    user_id: str,
+    system: str | None = None,
+    timeout: float = 30.0,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> BlockedCase:
-    """Send the blocked prompt as `user_id`, then poll the open queue (every 20 ms) until its case is listed."""
+    """Send the blocked prompt as `user_id` (after `attachments`, content blocks such as images, when given), then
+    poll the open queue (every 20 ms) until its case is listed."""
     sdk = anthropic.Anthropic(base_url=stack.api_url, api_key=stack.api_key, max_retries=0)
     started = time.perf_counter()
     try:
@@ -47,7 +53,9 @@ def block_and_wait_for_case(
             model=MODEL,
             max_tokens=200,
             metadata={"user_id": user_id},
-            messages=[{"role": "user", "content": BLOCKED_PROMPT}],
+            messages=[{"role": "user", "content": [*attachments, {"type": "text", "text": BLOCKED_PROMPT}]}]
+            if attachments
+            else [{"role": "user", "content": BLOCKED_PROMPT}],
             **({"system": system} if system is not None else {}),
         )
     except anthropic.PermissionDeniedError as refused:
