@@ -170,3 +170,29 @@ def test_what_python_reads_but_json_is_not_is_refused_not_a_500(raw: bytes, mess
 
     with pytest.raises(InvalidRequestError, match=message):
         parse_messages_request(raw, big)
+
+
+def test_on_bedrock_an_image_or_pdf_by_url_is_a_400_naming_the_fix() -> None:
+    # Bedrock takes them inline only: the moderator's call would fail (the fail mode's 503), then Claude's.
+    bedrock = runtime_config(
+        provider="bedrock",
+        models={
+            "allowed": [MODEL],
+            "moderator": MODEL,
+            "bedrock_model_map": {MODEL: "global.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+        },
+    )
+    by_url = {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}}
+    inline = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+
+    def with_block(block: dict[str, Any]) -> bytes:
+        return encoded(body(messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, block]}]))
+
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_messages_request(with_block(by_url), bedrock)
+    assert refused.value.message == (
+        "messages.0.content.1: this gateway calls Claude on Amazon Bedrock, which takes images inline only; "
+        "send the image as base64 data, not by URL"
+    )
+    parse_messages_request(with_block(inline), bedrock)
+    parse_messages_request(with_block(by_url), runtime_config())  # the Anthropic API fetches it

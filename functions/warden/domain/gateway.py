@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from warden import __version__
-from warden.config import RuntimeConfig
+from warden.config import Provider, RuntimeConfig
 from warden.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_WARNING
 from warden.domain.identity import end_user_id, hash_user_id
 from warden.domain.json_text import load_json, refuse_unpaired_surrogates
@@ -37,6 +37,7 @@ from warden.errors import (
     http_status_of,
 )
 from warden.models import (
+    ATTACHMENT_KINDS,
     AuditRecord,
     ClaudeReply,
     Decision,
@@ -128,7 +129,22 @@ def parse_messages_request(raw_body: bytes, config: RuntimeConfig) -> tuple[Mess
         )
     if request.messages[0].role != "user":
         raise InvalidRequestError("messages: the first message must use the 'user' role")
+    if config.provider is Provider.BEDROCK:
+        _refuse_attachments_by_url(request)
     return request, payload
+
+
+def _refuse_attachments_by_url(request: MessagesRequest) -> None:
+    """Bedrock takes images and documents inline only: one by URL would fail the moderator's call (and the fail
+    mode would answer) and then Claude's, so the app gets Claude's kind of answer, a 400, before either."""
+    for number, message in enumerate(request.messages):
+        for index, block in enumerate(message.content if isinstance(message.content, list) else []):
+            source = block.get("source")
+            if block["type"] in ATTACHMENT_KINDS and isinstance(source, dict) and source.get("type") == "url":
+                raise InvalidRequestError(
+                    f"messages.{number}.content.{index}: this gateway calls Claude on Amazon Bedrock, which takes "
+                    f"{block['type']}s inline only; send the {block['type']} as base64 data, not by URL"
+                )
 
 
 def _iso(moment: datetime) -> str:
