@@ -157,12 +157,13 @@ class FakeCognito:
 def test_a_case_shows_the_images_blurred_until_asked_and_offers_the_pdf_without_dumping_base64(
     standin_stack: RunningStack, browser: Browser, artifacts: Path
 ) -> None:
-    # Given a blocked request that came with a picture, a PDF and a picture by URL
+    # Given a blocked request that came with a picture, a PDF, a picture by URL, and a text document (shown as text)
     picture = image_block("a note in the picture")
+    notes = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Shopping: " * 40}}
     pdf_data = base64.b64encode(b"%PDF-1.4\n" + b"0" * 3000).decode()
     pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf_data}}
     by_url = {"type": "image", "source": {"type": "url", "url": "https://images.example/cat.png"}}
-    blocked = block_and_wait_for_case(standin_stack, "console-picture-user", attachments=[picture, pdf, by_url])
+    blocked = block_and_wait_for_case(standin_stack, "console-picture-user", attachments=[picture, pdf, by_url, notes])
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     trouble = _watch_for_trouble(page)
     requested: list[str] = []
@@ -172,8 +173,11 @@ def test_a_case_shows_the_images_blurred_until_asked_and_offers_the_pdf_without_
     _sign_in(page, f"{standin_stack.api_url}/review/console#/cases/{blocked.case_id}")
     expect(page.get_by_test_id("case-status")).to_have_text("open")
 
-    # Then the text is shown as text, with no base64 in it
-    expect(page.get_by_test_id("prompt-message")).to_have_text(BLOCKED_PROMPT)
+    # Then the text is shown as text, a text document's whole, with no base64 in it
+    message = page.get_by_test_id("prompt-message")
+    expect(message).to_contain_text(BLOCKED_PROMPT)
+    expect(message).to_contain_text("Shopping: " * 40)
+    expect(message).not_to_contain_text("iVBOR")
     # and the picture is shown blurred, until the reviewer chooses to see it
     image = page.get_by_test_id("attachment-image")
     expect(image).to_have_count(1)
