@@ -14,7 +14,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from warden.config import DEFAULT_PROFILE, Action, CategoryPolicy, FailMode, ScreenerName, ScreeningConfig
-from warden.domain.ports import ConversationScreener, Screener
+from warden.domain.ports import Screener
 from warden.errors import ScreenerFailedError
 from warden.models import Decision, ScreenerVerdict, ScreeningOutcome, UserTurn
 from warden.taxonomy import Category
@@ -65,13 +65,13 @@ def _elapsed_ms(started: float) -> float:
 
 def run_screener(screener: Screener, text: str, turns: Sequence[UserTurn] = ()) -> ScreenerVerdict:
     """Run one screener, turning its failure into a verdict that says so (never an exception). A screener that
-    reads the conversation gets its `turns` (whose texts joined are `text`)."""
+    reads the conversation (a `ConversationScreener`) gets its `turns` (whose texts joined are `text`)."""
     started = time.perf_counter()
     try:
-        if turns and isinstance(screener, ConversationScreener):
-            verdict = screener.screen_turns(turns)
-        else:
-            verdict = screener.screen(text)
+        # (A method lookup, not isinstance against the runtime-checkable Protocol: that costs some 16 µs a screener
+        # a request, half of what the fast tier takes to screen a short prompt.)
+        screen_turns = getattr(screener, "screen_turns", None) if turns else None
+        verdict = screen_turns(turns) if screen_turns is not None else screener.screen(text)
     except ScreenerFailedError as error:
         return ScreenerVerdict(
             screener=screener.name, error=str(error) or type(error).__name__, latency_ms=_elapsed_ms(started)
