@@ -34,6 +34,22 @@ def _no_violations(_: dict[str, Any]) -> dict[str, Any]:
     return {"violations": []}
 
 
+def _usage(verdict_usage: dict[str, int] | None) -> dict[str, int]:
+    """One call's tokens: input (all of it, cached or not), of which uncached, written to and read from the cache;
+    and output."""
+    usage = verdict_usage or {}
+    uncached = usage.get("input_tokens", 0)
+    written = usage.get("cache_creation_input_tokens", 0)
+    read = usage.get("cache_read_input_tokens", 0)
+    return {
+        "input": uncached + written + read,
+        "uncached": uncached,
+        "cache_write": written,
+        "cached": read,
+        "output": usage.get("output_tokens", 0),
+    }
+
+
 def _measure(calls: int, min_cacheable_tokens: int) -> dict[str, Any]:
     from tests.fakes.anthropic_server import FakeAnthropic
 
@@ -41,20 +57,7 @@ def _measure(calls: int, min_cacheable_tokens: int) -> dict[str, Any]:
         fake.tool_responder = _no_violations
         client = AnthropicClaude(api_key=lambda: fake.api_key, base_url=fake.base_url)
         moderator = ClaudeModerator(client, MODERATOR_MODEL, timeout_seconds=8.0)
-        per_call = []
-        for index in range(calls):
-            usage = moderator.screen(PROMPTS[index % len(PROMPTS)]).usage or {}
-            uncached = usage.get("input_tokens", 0)
-            written = usage.get("cache_creation_input_tokens", 0)
-            read = usage.get("cache_read_input_tokens", 0)
-            per_call.append(
-                {
-                    "input": uncached + written + read,
-                    "cache_write": written,
-                    "cached": read,
-                    "output": usage.get("output_tokens", 0),
-                }
-            )
+        per_call = [_usage(moderator.screen(PROMPTS[index % len(PROMPTS)]).usage) for index in range(calls)]
     total_input = sum(call["input"] for call in per_call)
     total_cached = sum(call["cached"] for call in per_call)
     warm = per_call[1:] or per_call
@@ -69,14 +72,6 @@ def _measure(calls: int, min_cacheable_tokens: int) -> dict[str, Any]:
 
 CHAT_TURNS = 10
 CHAT_QUESTION = "Turn {n}: I'm planning a vegetable garden on a small balcony; what should I plant next, and why? "
-
-
-def _usage(verdict_usage: dict[str, int] | None) -> dict[str, int]:
-    usage = verdict_usage or {}
-    uncached = usage.get("input_tokens", 0)
-    written = usage.get("cache_creation_input_tokens", 0)
-    read = usage.get("cache_read_input_tokens", 0)
-    return {"input": uncached + written + read, "uncached": uncached, "cache_write": written, "cached": read}
 
 
 def _conversation(turns: int = CHAT_TURNS) -> dict[str, Any]:

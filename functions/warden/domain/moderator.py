@@ -184,6 +184,7 @@ def moderation_request(model: str, turns: str | Sequence[UserTurn], max_tokens: 
     """
     if isinstance(turns, str):
         turns = [UserTurn(turns)]
+    turns = turns or [UserTurn("")]  # nothing to read still gets its (empty) section
     content: list[dict[str, Any]] = []
     for position, turn in enumerate(turns):
         content.extend(turn.attachments)
@@ -191,10 +192,8 @@ def moderation_request(model: str, turns: str | Sequence[UserTurn], max_tokens: 
         if position >= len(turns) - 2:
             block["cache_control"] = _CACHE
         content.append(block)
-    if not turns:
-        content.append({"type": "text", "text": delimit("")})
     attachments = sum(len(turn.attachments) for turn in turns)
-    content.append({"type": "text", "text": instruction(max(len(turns), 1), attachments)})
+    content.append({"type": "text", "text": instruction(len(turns), attachments)})
     return {
         "model": model,
         "max_tokens": max_tokens,
