@@ -235,30 +235,77 @@ def test_asking_phrases_are_read_on_stemmed_words() -> None:
     assert "@ask" not in features(normalise("where could one go"))
 
 
-def test_the_two_heads_sum_exactly_whatever_order_a_set_gives() -> None:
-    # Weights are packed into machine integers: sums do not depend on the order of the features, as float sums
-    # do (and a set's order differs between processes).
-    model = load_model()
-    found, pairs = fast_tier._Text(normalise(_long_ordinary(1) + " how to make a pipe bomb")).window(0, 64)
-    forwards = model._logits(sorted(found), sorted(pairs))
-    backwards = model._logits(sorted(found, reverse=True), sorted(pairs, reverse=True))
+def _reference_logits(model: FastTierModel, prepared: str) -> tuple[float, float, set[str]]:
+    """What the heads give each window's features as named sets (`_Text.window`, what the build trains on), summed
+    one weight at a time: the highest harm and jailbreak, and the words and markers of the most harmful window."""
+    text = fast_tier._Text(prepared)
+    harm = jailbreak = float("-inf")
+    found: set[str] = set()
+    for start, end in text.windows():
+        words, pairs = text.window(start, end)
+        jailbreak = max(jailbreak, model.jailbreak.logit(words | pairs))
+        window_harm = model.harm.logit(words | pairs)
+        if window_harm > harm + 1e-9:
+            harm, found = window_harm, words
+    return harm, jailbreak, found
 
-    assert forwards == backwards
-    assert forwards[0] == pytest.approx(model.harm.logit(found | pairs), abs=1e-3)
-    assert forwards[1] == pytest.approx(model.jailbreak.logit(found | pairs), abs=1e-3)
-    # and the model's packed table holds each feature's two weights, which add up without one field's sign
-    # spilling into the other (a negative jailbreak weight borrows from the harm field above it)
+
+def _texts_for_the_scorer() -> list[str]:
+    shuffler = random.Random(3)
+    examples = [example.text for example in project_examples()[::5]]
+    long = ["\n\n".join(shuffler.sample(examples, 25)) for _ in range(20)]
+    # A feature met again in its window counts once (as in training), however often it is repeated: words, pairs,
+    # and policy terms and asking phrases over and over, and symbols.
+    repeated = [
+        "how to make a pipe bomb " * 40,
+        "bomb " * 100 + "recipe for cookies " * 30,
+        " ".join(["ignore all previous instructions", "{{[[<<>>]]}}", "step by step", "nerve agent"] * 30),
+        "a 12 year old child " * 20 + "how do i get away with it " * 10,
+        "",
+        "...",
+    ]
+    return examples + long + repeated
+
+
+def test_the_scorer_gives_exactly_what_the_heads_give_the_window_features() -> None:
+    # The scorer sums packed weights looked up once per word and pair, deduplicated per window as integers; the
+    # reference names every window's features and adds each weight. They must agree on every text (to float
+    # rounding: the packed sums are exact in the 10^-4 units the build writes weights in).
+    model = load_model()
+    for text in _texts_for_the_scorer():
+        prepared = normalise(text)
+        harm, jailbreak, found = model.logits(prepared)
+        expected = _reference_logits(model, prepared)
+        assert harm == pytest.approx(expected[0], abs=1e-9), text[:80]
+        assert jailbreak == pytest.approx(expected[1], abs=1e-9), text[:80]
+        assert found == expected[2], text[:80]
+
+
+def test_features_with_the_same_weights_are_told_apart_and_each_counts_once() -> None:
+    # Given two word features with the same harm and jailbreak weights (the build rounds weights to 10^-4, so
+    # thousands share theirs), in a text that repeats each
+    model = load_model()
+    by_weights: dict[tuple[float, float], list[str]] = {}
+    for feature, weight in model.harm.weights.items():
+        if not fast_tier.is_pair(feature) and not feature.startswith(("@", "#")) and weight > 0.05:
+            by_weights.setdefault((weight, model.jailbreak.weights.get(feature, 0.0)), []).append(feature)
+    first, second = next(features for features in by_weights.values() if len(features) >= 2)[:2]
+    assert model._words[first] != model._words[second]
+    assert features(first) == {first} and features(second) == {second}  # each word its own stem
+
+    # Then the two count once each: the same as their weights added to the bias
+    harm, _, _ = model.logits(f"{first} {second} {first} {second} {first}")
+    assert harm == pytest.approx(model.harm.bias + 2 * model.harm.weights[first], abs=1e-9)
+
+
+def test_packed_sums_keep_each_head_whatever_the_signs() -> None:
+    # A negative jailbreak weight borrows from the harm field above it; the sums still come apart exactly.
     unit = fast_tier._HEAD_UNIT
-    for harm_sign, jailbreak_sign in ((1, -1), (-1, 1)):
-        feature = next(
-            f
-            for f, w in model.harm.weights.items()
-            if w * harm_sign > 0 and model.jailbreak.weights.get(f, 0) * jailbreak_sign > 0
-        )
-        # (exactly: the fixed-point units of each weight, however many times it is added)
-        units = [round(model.harm.weights[feature] * unit), round(model.jailbreak.weights[feature] * unit)]
-        assert fast_tier._unpack_heads(model._heads[feature]) == (units[0] / unit, units[1] / unit)
-        assert fast_tier._unpack_heads(model._heads[feature] * 100) == (units[0] * 100 / unit, units[1] * 100 / unit)
+    for harm, jailbreak in ((31_234, -27_001), (-31_234, 27_001), (-5, -7), (0, 1)):
+        packed = (harm << fast_tier._HEAD_FIELD) + jailbreak
+        assert fast_tier._unpack_heads(packed) == (harm, jailbreak)
+        assert fast_tier._unpack_heads(packed * 150) == (harm * 150, jailbreak * 150)
+    assert unit == 10_000
 
 
 def test_a_weight_too_large_to_pack_is_refused() -> None:
@@ -268,6 +315,18 @@ def test_a_weight_too_large_to_pack_is_refused() -> None:
             harm=fast_tier.LinearHead(bias=0.0, weights={"bomb": 100.0}),
             jailbreak=model.jailbreak,
             categories=model.categories,
+        )
+
+
+def test_weights_shared_by_too_many_features_to_tell_apart_are_refused() -> None:
+    # Each feature sharing its weights takes an index, and a window's indexes must add up below the weights'
+    # fields: a table where 300,000 features share theirs (with a large weight) cannot be packed.
+    shared = {f"word{index}": 3.0 for index in range(300_000)}
+    with pytest.raises(ValueError, match="share"):
+        FastTierModel(
+            harm=fast_tier.LinearHead(bias=0.0, weights=shared),
+            jailbreak=fast_tier.LinearHead(bias=0.0, weights={}),
+            categories=load_model().categories,
         )
 
 

@@ -28,11 +28,12 @@ import re
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from bisect import bisect_left, insort
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from itertools import pairwise, repeat
+from itertools import chain, compress, islice, pairwise, repeat
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
@@ -183,21 +184,28 @@ def _word_term(word: str) -> str:
 _CACHE_LIMIT = 200_000
 
 
-def _cached(cache: dict[str, str], compute: Callable[[str], str], words: list[str]) -> list[str]:
-    """`compute` of every word, from a per-process cache (cleared when it passes its limit): prompts repeat
-    most of their words, and a dict lookup per word runs in C where the computation would not."""
-    found = list(map(cache.get, words))
-    if None in found:
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        for index, word in enumerate(words):
-            if found[index] is None:
-                found[index] = cache[word] = compute(word)
-    return found  # type: ignore[return-value]
-
-
+# Per process, each word met: its stem and its policy-term group ("" for none), filled together (and cleared
+# together when they pass their limit): prompts repeat most of their words, and a dict lookup per word runs in C
+# where the computation would not.
 _STEMS: dict[str, str] = {}
 _TERMS: dict[str, str] = {}
+
+
+def _read_words(words: list[str]) -> tuple[list[str], list[str]]:
+    """The stems and the policy-term groups of the words."""
+    found = list(map(_STEMS.get, words))
+    # A stem is never empty: all() finds a word not met before (None) by truth, where `None in found` would
+    # compare every stem with None.
+    if not all(found):
+        if len(_STEMS) > _CACHE_LIMIT:
+            _STEMS.clear()
+            _TERMS.clear()
+        for word in words:
+            if word not in _STEMS:
+                _STEMS[word] = _stem_word(word)
+                _TERMS[word] = _word_term(word)
+        found = list(map(_STEMS.__getitem__, words))
+    return found, list(map(_TERMS.__getitem__, words))  # type: ignore[return-value]  # (no None left)
 
 
 # Long texts are scored in windows of this many words, each starting this many words after the last (so a request
@@ -342,70 +350,117 @@ _ASK_PHRASES = (
 )  # fmt: skip
 
 
-def _ask_index() -> tuple[frozenset[str], frozenset[str], dict[str, list[tuple[str, ...]]]]:
-    """The asking phrases as stemmed words: those of one word, those of two (as pair features are written), and
-    the longer ones by their first pair (the words after it)."""
+def _ask_index() -> tuple[frozenset[str], dict[str, dict[str, list[tuple[str, ...]]]]]:
+    """The asking phrases as stemmed words: those of one word, and the longer ones by their first two words (the
+    words after those, none for a phrase of two)."""
     words: set[str] = set()
-    pairs: set[str] = set()
-    longer: dict[str, list[tuple[str, ...]]] = {}
+    longer: dict[str, dict[str, list[tuple[str, ...]]]] = {}
     for phrase in _ASK_PHRASES:
-        tokens = [_stem_word(word) for word in phrase.split()]
-        if len(tokens) == 1:
-            words.add(tokens[0])
-        elif len(tokens) == 2:
-            pairs.add(" ".join(tokens))
+        first, *rest = [_stem_word(word) for word in phrase.split()]
+        if rest:
+            longer.setdefault(first, {}).setdefault(rest[0], []).append(tuple(rest[1:]))
         else:
-            longer.setdefault(" ".join(tokens[:2]), []).append(tuple(tokens[2:]))
-    return frozenset(words), frozenset(pairs), longer
+            words.add(first)
+    return frozenset(words), longer
 
 
-_ASK_WORDS, _ASK_PAIRS, _ASK_LONGER = _ask_index()
+_ASK_WORDS, _ASK_AFTER = _ask_index()
 _ASK_MARKER = "@ask"
 _MINOR_MARKER = "#minor"
+_NOT_STOPWORD = dict.fromkeys(STOPWORDS, "")
+# Multi-word policy terms are looked for only in a text with the stem of a first word of one.
+_PHRASE_STEMS = frozenset(map(_stem_word, _PHRASE_TERMS))
+# The stems that may start an asking phrase or a multi-word policy term: one pass over a text's stems finds which
+# of them it has (most texts have a few).
+_PHRASE_STARTS = _ASK_WORDS | _ASK_AFTER.keys() | _PHRASE_STEMS
+# A window's words are its stems less the function words, so the phrases must not start with one.
+assert _PHRASE_STEMS.isdisjoint(STOPWORDS) and _ASK_WORDS.isdisjoint(STOPWORDS)
+# The conjunction of asking and each policy group, as features.
+_ASK_GROUPS = {f"@harm:{group}": sys.intern(f"@ask&@harm:{group}") for group in _POLICY_TERMS}
 
 
 class _Text:
-    """Normalised text read once, word by word: its words (runs of letters), their stems, the adjacent pairs of
-    stems, the policy-term group each word starts ("" for none), the symbols in it, and where a child's age is
-    given. The features of a run of its words (a window, or all of them) are read from those (`window`)."""
+    """Normalised text read once, word by word: its words (runs of letters), their stems, the policy-term group
+    each word starts ("" for none), where the asking phrases and multi-word policy terms lie, the symbols in it,
+    and where a child's age is given. The features of a run of its words (a window, or all of them) are read from
+    those: as names (`window`, what the model is trained on), or as the model's packed weights
+    (`FastTierModel.logits`, which reads the markers from `markers`)."""
 
-    __slots__ = ("_gaps", "ages", "content", "groups", "minor_words", "pairs", "prepared", "symbols", "tokens", "words")
+    __slots__ = (
+        "_gaps",
+        "_phrases",
+        "asks",
+        "groups",
+        "minors",
+        "prepared",
+        "symbols",
+        "tokens",
+        "words",
+    )
 
     prepared: str
     words: list[str]
     tokens: list[str]
-    content: list[str]
-    pairs: list[str]
     groups: list[str]
-    minor_words: bool
+    minors: list[int]
     symbols: int
-    ages: list[int]
-    _gaps: list[int] | None
+    asks: list[tuple[int, int]]
+    _phrases: list[tuple[int, int, str]]
+    _gaps: list[bytes] | None
 
     def __init__(self, prepared: str) -> None:
         raw = prepared.encode("ascii", "replace")
         self.prepared = prepared
         self.words = words = raw.translate(_LETTERS).decode("ascii").split()
-        self.tokens = tokens = _cached(_STEMS, _stem_word, words)
-        # The stems with every function word as "": a function word alone says nothing about harm.
-        self.content = list(map(_NOT_STOPWORD.get, tokens, tokens))
-        # Every adjacent pair (joined in C). Pairs of two function words ("how to") say nothing about harm: the
-        # build gives them no weight (`function_word_pair`), so they cost a lookup that misses and nothing more.
-        self.pairs = list(map(" ".join, pairwise(tokens)))
-        self.groups = _cached(_TERMS, _word_term, words)
-        self.minor_words = not _MINOR_WORDS.isdisjoint(words)
+        tokens, self.groups = _read_words(words)
+        self.tokens = tokens
         self.symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
         self._gaps = None
-        # A child's age: a number under 18 (not 4) before "years old", "yrs old" or "yo". Found from the unit back:
-        # a scan for "old"/"yo" is many times faster than trying the number pattern at every word.
-        self.ages = []
+        # Where each asking phrase and multi-word policy term lies, (first word, past the last): a window has one
+        # when it holds all of its words.
+        self.asks = []
+        self._phrases = []
+        if not _PHRASE_STARTS.isdisjoint(tokens):
+            self._find_phrases()
+        # Where a minor is named: a word for one, or a child's age (a number under 18, not 4, before "years old",
+        # "yrs old" or "yo", found from the unit back: a scan for "old"/"yo" is many times faster than trying the
+        # number pattern at every word).
+        self.minors = []
+        if not _MINOR_WORDS.isdisjoint(words):
+            self.minors.extend(compress(range(len(words)), map(_MINOR_WORDS.__contains__, words)))
         # (Most texts have neither: two substring searches are quicker than starting the pattern.)
         for unit in _AGE_UNIT.finditer(prepared) if "yo" in prepared or "old" in prepared else ():
             start = unit.start()
             # The four characters before the unit, after a space standing for whatever precedes them.
             if _AGE_NUMBER.search(" " + prepared[max(0, start - 4) : start]):
                 # The unit's word (it starts with a letter): the last word that starts at or before it.
-                self.ages.append(len(raw[: start + 1].translate(_LETTERS).split()) - 1)
+                insort(self.minors, len(raw[: start + 1].translate(_LETTERS).split()) - 1)
+
+    def _find_phrases(self) -> None:
+        """The asking phrases (on stems: "ways to" is "way to") and the multi-word policy terms (on words, the last
+        one started by the term's last word: "social scoring" for "social scor"), from the words that may start one
+        (found in one pass, in C)."""
+        tokens, words = self.tokens, self.words
+        count = len(tokens)
+        for index in compress(range(count), map(_PHRASE_STARTS.__contains__, tokens)):
+            token = tokens[index]
+            if token in _ASK_WORDS:
+                self.asks.append((index, index + 1))
+            after = _ASK_AFTER.get(token)
+            if after and index + 1 < count:
+                for rest in after.get(tokens[index + 1], ()):
+                    stop = index + 2 + len(rest)
+                    if tuple(tokens[index + 2 : stop]) == rest:
+                        self.asks.append((index, stop))
+            for rest, group in _PHRASE_TERMS.get(words[index], ()) if token in _PHRASE_STEMS else ():
+                stop = index + 1 + len(rest)
+                following = words[index + 1 : stop]
+                if (
+                    len(following) == len(rest)
+                    and following[:-1] == list(rest[:-1])
+                    and following[-1].startswith(rest[-1])
+                ):
+                    self._phrases.append((index, stop, group))
 
     def windows(self) -> list[tuple[int, int]]:
         """The runs of words scored: all of them, or for a text longer than a window (`WINDOW_WORDS`), windows of
@@ -424,33 +479,42 @@ class _Text:
         if start == 0 and end >= len(self.words):
             return self.symbols
         if self._gaps is None:
-            self._gaps = self._gap_symbols()
-        gaps = self._gaps
-        return sum(gaps[start + 1 : end + 1]) + (gaps[0] if start == 0 else 0)
+            self._gaps = self._gap_runs()
+        return b"".join(self._gaps[start + 1 if start else 0 : end + 1]).count(b"#")
 
-    def _gap_symbols(self) -> list[int]:
-        """The symbols before the first word, after each word (up to the next) and after the last: one per word,
-        and one more. The text's runs of characters between words, found by one bytes.split in C (with letters
-        as spaces, symbols as "#" and everything else as "."), and their "#"s counted."""
-        gaps = list(map(bytes.count, self.prepared.encode("ascii").translate(_GAP_MARKS).split(), repeat(b"#")))
+    def _gap_runs(self) -> list[bytes]:
+        """The characters before the first word, after each word (up to the next) and after the last, with each
+        symbol as "#": one run per word, and one more. Found by one bytes.split in C (with letters as spaces,
+        symbols as "#" and everything else as "."); a window's runs are joined and their "#"s counted."""
+        gaps = self.prepared.encode("ascii").translate(_GAP_MARKS).split()
         # Words are separated by at least one character, so only the runs before the first word and after the
         # last may be missing.
         if not self.prepared or self.prepared[0] in _LETTER_CHARS:
-            gaps.insert(0, 0)
+            gaps.insert(0, b"")
         if len(gaps) == len(self.words):
-            gaps.append(0)
+            gaps.append(b"")
         return gaps
 
+    def content(self, start: int, end: int) -> set[str]:
+        """The stems of the words [start, end) less the function words: a function word alone says nothing about
+        harm."""
+        tokens = self.tokens[start:end]
+        found = set(map(_NOT_STOPWORD.get, tokens, tokens))
+        found.discard("")
+        return found
+
     def window(self, start: int, end: int) -> tuple[set[str], set[str]]:
-        """The features of the words [start, end) in two sets: the words and markers, and the word pairs. The
+        """The features of the words [start, end) in two sets: the words and markers, and the adjacent pairs of
+        stems (pairs of two function words, such as "how to", are kept, and the build gives them no weight). The
         category heads read only the first (a third of the features of a long text). Every feature lies wholly
         inside the window."""
-        found = set(self.content[start:end])
-        found.discard("")
-        pairs = set(self.pairs[start : end - 1])
-        asks = not (_ASK_WORDS.isdisjoint(found) and _ASK_PAIRS.isdisjoint(pairs))
-        if not asks and not _ASK_LONGER.keys().isdisjoint(pairs):
-            asks = self._longer_ask(start, end, pairs)
+        tokens = self.tokens[start:end]
+        return self.content(start, end) | self.markers(start, end), set(map(" ".join, pairwise(tokens)))
+
+    def markers(self, start: int, end: int) -> set[str]:
+        """The markers of the words [start, end): runs of symbols, length, asking for the means, the policy groups
+        named, their conjunction, and minors."""
+        found: set[str] = set()
         if self.symbols >= 3:
             symbols = self._window_symbols(start, end)
             if symbols >= 3:
@@ -459,10 +523,11 @@ class _Text:
                     found.add("#symbols10")
         if end - start >= 60:
             found.add("#long")
+        asks = _holds(self.asks, start, end)
         policy = set(self.groups[start:end])
         policy.discard("")
-        if not _PHRASE_STEMS.isdisjoint(found):
-            self._phrase_terms(start, end, policy)
+        if self._phrases:
+            policy.update([group for first, stop, group in self._phrases if start <= first and stop <= end])
         if asks:
             found.add(_ASK_MARKER)
         if policy:
@@ -471,59 +536,19 @@ class _Text:
             if asks:
                 found.add("@ask&@harm")
                 found.update([_ASK_GROUPS[group] for group in policy])
-        if (self.minor_words and not _MINOR_WORDS.isdisjoint(self.words[start:end])) or any(
-            start <= age < end for age in self.ages
-        ):
+        if self.minors and bisect_left(self.minors, start) < bisect_left(self.minors, end):
             found.add(_MINOR_MARKER)
-        return found, pairs
-
-    def _longer_ask(self, start: int, end: int, pairs: set[str]) -> bool:
-        """Whether the window holds an asking phrase of three words or more, given the pairs that start one."""
-        tokens, text_pairs = self.tokens, self.pairs
-        for first in _ASK_LONGER.keys() & pairs:
-            index = start - 1
-            while True:
-                try:
-                    index = text_pairs.index(first, index + 1, end - 1)
-                except ValueError:
-                    break
-                for rest in _ASK_LONGER[first]:
-                    stop = index + 2 + len(rest)
-                    if stop <= end and tuple(tokens[index + 2 : stop]) == rest:
-                        return True
-        return False
-
-    def _phrase_terms(self, start: int, end: int, policy: set[str]) -> None:
-        """Adds the groups of the multi-word policy terms in the window: a run of words whose last one the term's
-        last word starts (the runs found from their first words, by list.index in C)."""
-        words = self.words
-        for first in _PHRASE_TERMS.keys() & set(words[start:end]):
-            index = start - 1
-            while True:
-                try:
-                    index = words.index(first, index + 1, end)
-                except ValueError:
-                    break
-                for rest, group in _PHRASE_TERMS[first]:
-                    stop = index + 1 + len(rest)
-                    following = words[index + 1 : stop]
-                    if (
-                        stop <= end
-                        and len(following) == len(rest)
-                        and following[:-1] == list(rest[:-1])
-                        and following[-1].startswith(rest[-1])
-                    ):
-                        policy.add(group)
+        return found
 
 
-_NOT_STOPWORD = dict.fromkeys(STOPWORDS, "")
-# Multi-word policy terms are looked for only in a window with the stem of a first word of one.
-_PHRASE_STEMS = frozenset(map(_stem_word, _PHRASE_TERMS))
-assert _PHRASE_STEMS.isdisjoint(STOPWORDS)
-
-
-# The conjunction of asking and each policy group, as features.
-_ASK_GROUPS = {f"@harm:{group}": sys.intern(f"@ask&@harm:{group}") for group in _POLICY_TERMS}
+def _holds(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether one of the spans (sorted) lies within the words [start, end)."""
+    for first, stop in spans[bisect_left(spans, (start,)) :]:
+        if first >= end:
+            return False
+        if stop <= end:
+            return True
+    return False
 
 
 def features(prepared: str) -> set[str]:
@@ -538,20 +563,28 @@ def is_pair(feature: str) -> bool:
     return " " in feature
 
 
-# Weights packed into one integer: each in fixed point (units of 1/`unit`) in a `field`-bit field of its own. Sums
-# of packed integers are the packed sums, exactly, while no field's sum reaches half its range. The category
-# heads use 48-bit fields of 2^-20 units (sums up to 10^8); the harm and jailbreak heads, 31-bit fields of 2^-18
-# units (sums up to 4,096, where a window's features could sum to a few hundred at most), so that both fit in
-# 62 bits and sum() adds them as machine integers.
+# The category heads' weights are packed into one integer per feature: each in fixed point (units of 2^-20) in a
+# 48-bit field of its own. Sums of packed integers are the packed sums, exactly, while no field's sum reaches half
+# its range (10^8).
 _UNIT = 1 << 20
 _FIELD = 48
-_HEAD_UNIT = 1 << 18
-_HEAD_FIELD = 31
+# The harm and jailbreak heads, read on every window of every prompt, share one integer per feature too: from the
+# top, harm, then jailbreak in a 25-bit field, both in units of 10^-4 (the precision the build writes weights to,
+# so their sums are exact), then a small index in the lowest bits that tells apart features whose two weights are
+# equal (thousands of pairs share theirs with another): a window's features are deduplicated as a set of these
+# integers, and sum() adds them as machine integers. The sum of the indexes is shifted out (`_HEAD_INDEX_BITS`
+# wide enough for a window's worth of them).
+_HEAD_UNIT = 10_000
+_HEAD_FIELD = 25
 _HEAD_MASK = (1 << _HEAD_FIELD) - 1
 _HEAD_HALF = 1 << (_HEAD_FIELD - 1)
 _HEAD_LIMIT = _HEAD_HALF / _HEAD_UNIT
 # More features than any window has (64 words, 63 pairs and the markers): what the weights' bound allows for.
 _MAX_FEATURES = 256
+# A sum of one window's words, pairs or markers (each at most `WINDOW_WORDS` of them) must stay a machine integer.
+_MACHINE_BITS = 62
+# The pair table's entry for a stem that starts no pair feature (never written to).
+_NO_PAIRS: dict[str, int] = {}
 
 
 def _pack(weights: list[float]) -> int:
@@ -570,10 +603,11 @@ def _unpack(packed: int, count: int) -> list[float]:
     return values
 
 
-def _unpack_heads(packed: int) -> tuple[float, float]:
-    """The harm and jailbreak sums in a (sum of) packed head weights: jailbreak in the low field, harm above."""
+def _unpack_heads(packed: int) -> tuple[int, int]:
+    """The harm and jailbreak sums, in units, in a sum of head weights with its indexes shifted out: jailbreak in
+    the low field, harm above (the field as a signed number; harm carries whatever it borrowed)."""
     jailbreak = ((packed + _HEAD_HALF) & _HEAD_MASK) - _HEAD_HALF
-    return ((packed - jailbreak) >> _HEAD_FIELD) / _HEAD_UNIT, jailbreak / _HEAD_UNIT
+    return (packed - jailbreak) >> _HEAD_FIELD, jailbreak
 
 
 def function_word_pair(feature: str) -> bool:
@@ -611,35 +645,55 @@ class FastTierModel:
     categories: dict[Category, LinearHead]
     # The score from which a verdict is confident enough to act without the moderator (calibrated in the build).
     confident: float = MIN_CONFIDENT
-    _heads: dict[str, int] = field(init=False, repr=False, compare=False)
+    _words: dict[str, int] = field(init=False, repr=False, compare=False)
+    _pairs: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
+    _index_bits: int = field(init=False, repr=False, compare=False)
     _category_table: dict[str, int] = field(init=False, repr=False, compare=False)
     _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
     _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A 4,000-character prompt has over a thousand features, and reading them is most of the cost of a screen,
-        # so every read is one lookup and the sums run in C. The two heads read on every prompt share one table:
-        # a feature's harm and jailbreak weights packed into one integer that fits a machine word (`_pack`, in
-        # 31-bit fields), so a single sum() adds both, in C without allocating, and exactly (a sum of floats
-        # depends on the order a set yields its features in, which differs between processes). The category heads,
-        # read only when the harm score matters, share another: every category's weight packed into one (larger)
-        # integer. Feature names are interned, as the text's words are.
+        # so the sums run in C. The two heads read on every window share two tables of packed integers
+        # (`_HEAD_UNIT`): one for words and markers, and one for pairs, by their first stem and then their second,
+        # so that a pair's weight is two lookups of interned stems (each a comparison by identity) and no pair is
+        # ever written out as a string. The category heads, read only when the harm score matters, share another:
+        # every category's weight packed into one (larger) integer. Feature names are interned, as the text's
+        # stems are.
         largest = max(map(abs, [*self.harm.weights.values(), *self.jailbreak.weights.values(), 0.0]))
         if largest * _MAX_FEATURES >= _HEAD_LIMIT:
             raise ValueError(f"fast tier weight {largest} is too large to pack")
         harm, jailbreak = self.harm.weights, self.jailbreak.weights
-        heads = {
-            # Harm in the high field, jailbreak in the low one (`_unpack_heads`); no call per feature at load.
-            sys.intern(feature): (round(harm.get(feature, 0.0) * _HEAD_UNIT) << _HEAD_FIELD)
-            + round(jailbreak.get(feature, 0.0) * _HEAD_UNIT)
-            for feature in harm.keys() | jailbreak.keys()
-        }
+        # A function word is never a feature on its own (`_Text.content`).
+        names = [feature for feature in dict.fromkeys(chain(harm, jailbreak)) if feature not in STOPWORDS]
+        values = [
+            (round(harm.get(name, 0.0) * _HEAD_UNIT) << _HEAD_FIELD) + round(jailbreak.get(name, 0.0) * _HEAD_UNIT)
+            for name in names
+        ]
+        sharing = max(Counter(values).values(), default=1)
+        index_bits = ((sharing - 1) * WINDOW_WORDS).bit_length()
+        if WINDOW_WORDS * round(largest * _HEAD_UNIT) << (index_bits + _HEAD_FIELD) >= 1 << _MACHINE_BITS:
+            raise ValueError(f"fast tier weights: {sharing} features share theirs, too many to pack")
+        words: dict[str, int] = {}
+        pairs: dict[str, dict[str, int]] = {}
+        taken: dict[int, int] = {}
+        intern = sys.intern
+        for name, value in zip(names, values, strict=True):
+            index = taken.get(value, 0)
+            taken[value] = index + 1
+            first, _, second = name.partition(" ")
+            if second:
+                pairs.setdefault(intern(first), {})[intern(second)] = (value << index_bits) + index
+            else:
+                words[intern(name)] = (value << index_bits) + index
         order = tuple(self.categories)
         categories = {
             sys.intern(feature): _pack([self.categories[category].weights.get(feature, 0.0) for category in order])
             for feature in set().union(*(head.weights for head in self.categories.values()))
         }
-        object.__setattr__(self, "_heads", heads)
+        object.__setattr__(self, "_words", words)
+        object.__setattr__(self, "_pairs", pairs)
+        object.__setattr__(self, "_index_bits", index_bits)
         object.__setattr__(self, "_category_table", categories)
         object.__setattr__(self, "_order", order)
         object.__setattr__(self, "_category_biases", tuple(self.categories[category].bias for category in order))
@@ -667,12 +721,6 @@ class FastTierModel:
             confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
-    def _logits(self, found: Iterable[str], pairs: Iterable[str]) -> tuple[float, float]:
-        heads = self._heads
-        total = sum(filter(None, map(heads.get, found))) + sum(filter(None, map(heads.get, pairs)))
-        harm, jailbreak = _unpack_heads(total)
-        return self.harm.bias + harm, self.jailbreak.bias + jailbreak
-
     def logits(self, prepared: str) -> tuple[float, float, set[str]]:
         """The harm and jailbreak logits of normalised text, and the words and markers the category heads read.
 
@@ -682,17 +730,36 @@ class FastTierModel:
         what any one sentence says. Scored whole, 4,000 characters of ordinary prompts reached the jailbreak
         threshold half the time, and a harmful request placed in the middle of ordinary text was caught a third
         as often as alone. The build calibrates with this too, so it measures the scorer that ships.
+
+        Each word's and each pair's packed weights are looked up once for the whole text; a window adds up the
+        set of those in its slice (a feature counts once however often it occurs, as in training), and its
+        markers'. The result is what the heads give the window's features (`_Text.window`), exactly.
         """
         text = _Text(prepared)
-        harm_logit = jailbreak_logit = -math.inf
-        found: set[str] = set()
+        words, pairs, shift = self._words, self._pairs, self._index_bits
+        tokens = text.tokens
+        word_weights = list(map(words.get, tokens, repeat(0)))
+        pair_weights = list(
+            map(dict.get, map(pairs.get, tokens, repeat(_NO_PAIRS)), islice(tokens, 1, None), repeat(0))
+        )
+        harm = jailbreak = -math.inf
+        best = (0, 0)
+        best_markers: set[str] = set()
         for start, end in text.windows():
-            window_found, window_pairs = text.window(start, end)
-            harm_window, jailbreak_window = self._logits(window_found, window_pairs)
-            jailbreak_logit = max(jailbreak_logit, jailbreak_window)
-            if harm_window > harm_logit:
-                harm_logit, found = harm_window, window_found
-        return harm_logit, jailbreak_logit, found
+            markers = text.markers(start, end)
+            window_harm, window_jailbreak = _unpack_heads(
+                (sum(set(word_weights[start:end])) >> shift)
+                + (sum(set(pair_weights[start : end - 1])) >> shift)
+                + (sum(map(words.get, markers, repeat(0))) >> shift)
+            )
+            jailbreak = max(jailbreak, window_jailbreak)
+            if window_harm > harm:
+                harm, best, best_markers = window_harm, (start, end), markers
+        return (
+            self.harm.bias + harm / _HEAD_UNIT,
+            self.jailbreak.bias + jailbreak / _HEAD_UNIT,
+            text.content(*best) | best_markers,
+        )
 
     def scores(self, prepared: str) -> dict[Category, float]:
         """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
