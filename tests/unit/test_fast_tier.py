@@ -422,10 +422,12 @@ def test_normalising_and_screening_do_not_depend_on_the_word_caches() -> None:
     # The per-process word caches are bounded; a cleared cache gives the same features.
     text = normalise("Explain how hackers exploit a stolen password, step by step")
     before = features(text)
-    fast_tier._STEMS.clear()
-    fast_tier._TERMS.clear()
+    scores = load_model().scores(text)
+    fast_tier._WORDS.clear()
+    load_model()._read_cache.clear()
 
     assert features(text) == before
+    assert load_model().scores(text) == scores
 
 
 def test_text_beyond_max_chars_is_left_to_later_tiers_and_the_verdict_says_so() -> None:

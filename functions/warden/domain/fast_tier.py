@@ -30,10 +30,13 @@ import time
 import unicodedata
 from bisect import bisect_left, insort
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import chain, compress, islice, pairwise, repeat
+from operator import itemgetter
+from typing import TypeVar
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
@@ -184,28 +187,43 @@ def _word_term(word: str) -> str:
 _CACHE_LIMIT = 200_000
 
 
-# Per process, each word met: its stem and its policy-term group ("" for none), filled together (and cleared
-# together when they pass their limit): prompts repeat most of their words, and a dict lookup per word runs in C
-# where the computation would not.
-_STEMS: dict[str, str] = {}
-_TERMS: dict[str, str] = {}
+_Record = TypeVar("_Record", bound=tuple[object, ...])
 
 
-def _read_words(words: list[str]) -> tuple[list[str], list[str]]:
-    """The stems and the policy-term groups of the words."""
-    found = list(map(_STEMS.get, words))
-    # A stem is never empty: all() finds a word not met before (None) by truth, where `None in found` would
-    # compare every stem with None.
+def _records(cache: dict[str, _Record], read: Callable[[str], _Record], words: list[str]) -> list[_Record]:
+    """What `read` makes of each word, from a per-process cache (cleared when it passes its limit): prompts repeat
+    most of their words, and a dict lookup per word runs in C where the reading would not."""
+    found = list(map(cache.get, words))
+    # A record is never empty: all() finds a word not met before (None) by truth, where `None in found` would
+    # compare every record with None.
     if not all(found):
-        if len(_STEMS) > _CACHE_LIMIT:
-            _STEMS.clear()
-            _TERMS.clear()
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
         for word in words:
-            if word not in _STEMS:
-                _STEMS[word] = _stem_word(word)
-                _TERMS[word] = _word_term(word)
-        found = list(map(_STEMS.__getitem__, words))
-    return found, list(map(_TERMS.__getitem__, words))  # type: ignore[return-value]  # (no None left)
+            if word not in cache:
+                cache[word] = read(word)
+        found = list(map(cache.__getitem__, words))
+    return found  # type: ignore[return-value]  # (no None left)
+
+
+def _read_word(word: str) -> tuple[str, str]:
+    """A word's stem and its policy-term group ("" for none)."""
+    return _stem_word(word), _word_term(word)
+
+
+# Each word met in this process, read (`_read_word`).
+_WORDS: dict[str, tuple[str, str]] = {}
+
+
+def _read_words(words: list[str]) -> list[tuple[str, str]]:
+    return _records(_WORDS, _read_word, words)
+
+
+_STEM = itemgetter(0)
+_GROUP = itemgetter(1)
+# The model's records of a word add the weights of its stem (`FastTierModel._read_word`).
+_WORD_WEIGHT = itemgetter(2)
+_PAIRS_TABLE = itemgetter(3)
 
 
 # Long texts are scored in windows of this many words, each starting this many words after the last (so a request
@@ -393,6 +411,7 @@ class _Text:
         "groups",
         "minors",
         "prepared",
+        "records",
         "symbols",
         "tokens",
         "words",
@@ -400,6 +419,7 @@ class _Text:
 
     prepared: str
     words: list[str]
+    records: Sequence[tuple[object, ...]]
     tokens: list[str]
     groups: list[str]
     minors: list[int]
@@ -408,12 +428,15 @@ class _Text:
     _phrases: list[tuple[int, int, str]]
     _gaps: list[bytes] | None
 
-    def __init__(self, prepared: str) -> None:
+    def __init__(self, prepared: str, read: Callable[[list[str]], Sequence[tuple[object, ...]]] = _read_words) -> None:
+        """`read` gives each word's record: its stem and its group first (`_read_word`), and whatever else the
+        reader keeps with them (the model keeps each stem's weights: `FastTierModel._read`)."""
         raw = prepared.encode("ascii", "replace")
         self.prepared = prepared
         self.words = words = raw.translate(_LETTERS).decode("ascii").split()
-        tokens, self.groups = _read_words(words)
-        self.tokens = tokens
+        self.records = read(words)
+        self.tokens = tokens = list(map(_STEM, self.records))
+        self.groups = list(map(_GROUP, self.records))
         self.symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
         self._gaps = None
         # Where each asking phrase and multi-word policy term lies, (first word, past the last): a window has one
@@ -648,6 +671,7 @@ class FastTierModel:
     _words: dict[str, int] = field(init=False, repr=False, compare=False)
     _pairs: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
     _index_bits: int = field(init=False, repr=False, compare=False)
+    _read_cache: dict[str, tuple[str, str, int, dict[str, int]]] = field(init=False, repr=False, compare=False)
     _category_table: dict[str, int] = field(init=False, repr=False, compare=False)
     _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
     _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
@@ -694,6 +718,7 @@ class FastTierModel:
         object.__setattr__(self, "_words", words)
         object.__setattr__(self, "_pairs", pairs)
         object.__setattr__(self, "_index_bits", index_bits)
+        object.__setattr__(self, "_read_cache", {})
         object.__setattr__(self, "_category_table", categories)
         object.__setattr__(self, "_order", order)
         object.__setattr__(self, "_category_biases", tuple(self.categories[category].bias for category in order))
@@ -721,6 +746,15 @@ class FastTierModel:
             confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
+    def _read_word(self, word: str) -> tuple[str, str, int, dict[str, int]]:
+        """A word's stem and group, the packed weights of its stem as a word (0 for none) and its stem's pairs
+        table: reading a prompt's words then takes one lookup per word, and a pair's weight one more."""
+        stem, group = _read_word(word)
+        return stem, group, self._words.get(stem, 0), self._pairs.get(stem, _NO_PAIRS)
+
+    def _read(self, words: list[str]) -> list[tuple[str, str, int, dict[str, int]]]:
+        return _records(self._read_cache, self._read_word, words)
+
     def logits(self, prepared: str) -> tuple[float, float, set[str]]:
         """The harm and jailbreak logits of normalised text, and the words and markers the category heads read.
 
@@ -735,13 +769,10 @@ class FastTierModel:
         set of those in its slice (a feature counts once however often it occurs, as in training), and its
         markers'. The result is what the heads give the window's features (`_Text.window`), exactly.
         """
-        text = _Text(prepared)
-        words, pairs, shift = self._words, self._pairs, self._index_bits
-        tokens = text.tokens
-        word_weights = list(map(words.get, tokens, repeat(0)))
-        pair_weights = list(
-            map(dict.get, map(pairs.get, tokens, repeat(_NO_PAIRS)), islice(tokens, 1, None), repeat(0))
-        )
+        text = _Text(prepared, self._read)
+        words, shift = self._words, self._index_bits
+        word_weights = list(map(_WORD_WEIGHT, text.records))
+        pair_weights = list(map(dict.get, map(_PAIRS_TABLE, text.records), islice(text.tokens, 1, None), repeat(0)))
         harm = jailbreak = -math.inf
         best = (0, 0)
         best_markers: set[str] = set()
