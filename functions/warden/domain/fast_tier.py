@@ -297,16 +297,35 @@ def _needs_nfkc(text: str) -> bool:
     return False
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _nfkc_runs(text: str) -> str:
+    """The text in NFKC: each run of non-ASCII characters normalised with the character before it (a combining
+    mark joins the letter it follows). That is the whole text's NFKC: an ASCII character is its own NFKC form,
+    and it never composes with the character before it (no canonical composition ends in one), so NFKC never
+    reaches across one that is not followed by a combining mark."""
+    pieces: list[str] = []
+    done = 0
+    for run in _NON_ASCII.finditer(text):
+        start = max(run.start() - 1, done)
+        pieces.append(text[done:start])
+        pieces.append(unicodedata.normalize("NFKC", text[start : run.end()]))
+        done = run.end()
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
 def normalise(text: str) -> str:
     """Lower case, undo common digit/symbol letter swaps, turn punctuation into spaces and collapse whitespace
     (trimmed at both ends). Letters written in other forms (full width, mathematical bold) become plain ones;
     other non-ASCII characters separate words."""
-    # Letters in other forms become plain ones (NFKC). Most non-ASCII text is already in that form (accents, curly
-    # quotes), which is quicker to check than to redo, and in most of the rest NFKC would only turn characters
-    # that become spaces anyway into others that do (a no-break space, an ellipsis): 4,000 characters take about
-    # 100 µs to normalise and under 30 to check.
-    if not text.isascii() and not unicodedata.is_normalized("NFKC", text) and _needs_nfkc(text):
-        text = unicodedata.normalize("NFKC", text)
+    # Letters in other forms become plain ones (NFKC), where NFKC changes what the fast tier reads (most non-ASCII
+    # text is accents, curly quotes and dashes, which end up spaces either way), and only in the non-ASCII runs:
+    # a 4,000-character text takes about 60 µs to normalise whole, or to check whether it is normalised when it
+    # has a combining mark, and its few runs about 1 µs each.
+    if not text.isascii() and _needs_nfkc(text):
+        text = _nfkc_runs(text)
     # bytes.translate is a table lookup per byte in C: many times faster than str.translate or a regex. Every
     # whitespace character is a space by then. (Halving runs of spaces until none is left was slower on prose,
     # where every ", " and "\n\n" makes one.)
@@ -594,9 +613,10 @@ _FIELD = 48
 # The harm and jailbreak heads, read on every window of every prompt, share one integer per feature too: from the
 # top, harm, then jailbreak in a 25-bit field, both in units of 10^-4 (the precision the build writes weights to,
 # so their sums are exact), then a small index in the lowest bits that tells apart features whose two weights are
-# equal (thousands of pairs share theirs with another): a window's features are deduplicated as a set of these
-# integers, and sum() adds them as machine integers. The sum of the indexes is shifted out (`_HEAD_INDEX_BITS`
-# wide enough for a window's worth of them).
+# equal (thousands of pairs share theirs with another): a window's features are deduplicated as one set of these
+# integers, and sum() adds them. The sum of the indexes is shifted out (the index field is wide enough for a
+# window's worth of them). Python's integers never overflow, so the sums are exact whatever the model; for the
+# committed one they stay machine integers, which sum() adds in C without allocating.
 _HEAD_UNIT = 10_000
 _HEAD_FIELD = 25
 _HEAD_MASK = (1 << _HEAD_FIELD) - 1
@@ -604,8 +624,6 @@ _HEAD_HALF = 1 << (_HEAD_FIELD - 1)
 _HEAD_LIMIT = _HEAD_HALF / _HEAD_UNIT
 # More features than any window has (64 words, 63 pairs and the markers): what the weights' bound allows for.
 _MAX_FEATURES = 256
-# A sum of one window's words, pairs or markers (each at most `WINDOW_WORDS` of them) must stay a machine integer.
-_MACHINE_BITS = 62
 # The pair table's entry for a stem that starts no pair feature (never written to).
 _NO_PAIRS: dict[str, int] = {}
 
@@ -695,9 +713,7 @@ class FastTierModel:
             for name in names
         ]
         sharing = max(Counter(values).values(), default=1)
-        index_bits = ((sharing - 1) * WINDOW_WORDS).bit_length()
-        if WINDOW_WORDS * round(largest * _HEAD_UNIT) << (index_bits + _HEAD_FIELD) >= 1 << _MACHINE_BITS:
-            raise ValueError(f"fast tier weights: {sharing} features share theirs, too many to pack")
+        index_bits = ((sharing - 1) * _MAX_FEATURES).bit_length()
         words: dict[str, int] = {}
         pairs: dict[str, dict[str, int]] = {}
         taken: dict[int, int] = {}
@@ -778,11 +794,10 @@ class FastTierModel:
         best_markers: set[str] = set()
         for start, end in text.windows():
             markers = text.markers(start, end)
-            window_harm, window_jailbreak = _unpack_heads(
-                (sum(set(word_weights[start:end])) >> shift)
-                + (sum(set(pair_weights[start : end - 1])) >> shift)
-                + (sum(map(words.get, markers, repeat(0))) >> shift)
-            )
+            found = set(word_weights[start:end])
+            found.update(pair_weights[start : end - 1])
+            found.update(map(words.get, markers, repeat(0)))
+            window_harm, window_jailbreak = _unpack_heads(sum(found) >> shift)
             jailbreak = max(jailbreak, window_jailbreak)
             if window_harm > harm:
                 harm, best, best_markers = window_harm, (start, end), markers
