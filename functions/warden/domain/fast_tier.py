@@ -206,24 +206,27 @@ def _records(cache: dict[str, _Record], read: Callable[[str], _Record], words: l
     return found  # type: ignore[return-value]  # (no None left)
 
 
-def _read_word(word: str) -> tuple[str, str]:
-    """A word's stem and its policy-term group ("" for none)."""
-    return _stem_word(word), _word_term(word)
+def _read_word(word: str) -> tuple[str, str, bool]:
+    """A word's stem, its policy-term group ("" for none), and whether its stem may start an asking phrase or a
+    multi-word policy term."""
+    stem = _stem_word(word)
+    return stem, _word_term(word), stem in _PHRASE_STARTS
 
 
 # Each word met in this process, read (`_read_word`).
-_WORDS: dict[str, tuple[str, str]] = {}
+_WORDS: dict[str, tuple[str, str, bool]] = {}
 
 
-def _read_words(words: list[str]) -> list[tuple[str, str]]:
+def _read_words(words: list[str]) -> list[tuple[str, str, bool]]:
     return _records(_WORDS, _read_word, words)
 
 
 _STEM = itemgetter(0)
 _GROUP = itemgetter(1)
+_STARTS = itemgetter(2)
 # The model's records of a word add the weights of its stem (`FastTierModel._read_word`).
-_WORD_WEIGHT = itemgetter(2)
-_PAIRS_TABLE = itemgetter(3)
+_WORD_WEIGHT = itemgetter(3)
+_PAIRS_TABLE = itemgetter(4)
 
 
 # Long texts are scored in windows of this many words, each starting this many words after the last (so a request
@@ -320,6 +323,17 @@ def normalise(text: str) -> str:
     """Lower case, undo common digit/symbol letter swaps, turn punctuation into spaces and collapse whitespace
     (trimmed at both ends). Letters written in other forms (full width, mathematical bold) become plain ones;
     other non-ASCII characters separate words."""
+    text = _uncollapsed(text)
+    # (Halving runs of spaces until none is left was slower on prose, where every ", " and "\n\n" makes one.)
+    if "  " in text:
+        return " ".join(text.split())
+    return text.strip(" ")
+
+
+def _uncollapsed(text: str) -> str:
+    """What `normalise` gives before it collapses whitespace: the model reads the same from either (its words
+    are split on any run of spaces), and a screen saves the collapsing, about 25 µs of a 4,000-character prompt
+    with paragraphs."""
     # Letters in other forms become plain ones (NFKC), where NFKC changes what the fast tier reads (most non-ASCII
     # text is accents, curly quotes and dashes, which end up spaces either way), and only in the non-ASCII runs:
     # a 4,000-character text takes about 60 µs to normalise whole, or to check whether it is normalised when it
@@ -327,12 +341,8 @@ def normalise(text: str) -> str:
     if not text.isascii() and _needs_nfkc(text):
         text = _nfkc_runs(text)
     # bytes.translate is a table lookup per byte in C: many times faster than str.translate or a regex. Every
-    # whitespace character is a space by then. (Halving runs of spaces until none is left was slower on prose,
-    # where every ", " and "\n\n" makes one.)
-    text = text.encode("ascii", "replace").translate(_NORMAL).decode("ascii")
-    if "  " in text:
-        return " ".join(text.split())
-    return text.strip(" ")
+    # whitespace character is a space by then.
+    return text.encode("ascii", "replace").translate(_NORMAL).decode("ascii")
 
 
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
@@ -462,8 +472,9 @@ class _Text:
         # when it holds all of its words.
         self.asks = []
         self._phrases = []
-        if not _PHRASE_STARTS.isdisjoint(tokens):
-            self._find_phrases()
+        starts = list(compress(range(len(tokens)), map(_STARTS, self.records)))
+        if starts:
+            self._find_phrases(starts)
         # Where a minor is named: a word for one, or a child's age (a number under 18, not 4, before "years old",
         # "yrs old" or "yo", found from the unit back: a scan for "old"/"yo" is many times faster than trying the
         # number pattern at every word).
@@ -471,20 +482,25 @@ class _Text:
         if not _MINOR_WORDS.isdisjoint(words):
             self.minors.extend(compress(range(len(words)), map(_MINOR_WORDS.__contains__, words)))
         # (Most texts have neither: two substring searches are quicker than starting the pattern.)
-        for unit in _AGE_UNIT.finditer(prepared) if "yo" in prepared or "old" in prepared else ():
+        if "yo" in prepared or "old" in prepared:
+            self._find_ages(prepared if "  " not in prepared else " ".join(prepared.split()))
+
+    def _find_ages(self, prepared: str) -> None:
+        """Adds where a child's age is given (the text's whitespace collapsed, as the patterns expect)."""
+        for unit in _AGE_UNIT.finditer(prepared):
             start = unit.start()
             # The four characters before the unit, after a space standing for whatever precedes them.
             if _AGE_NUMBER.search(" " + prepared[max(0, start - 4) : start]):
                 # The unit's word (it starts with a letter): the last word that starts at or before it.
-                insort(self.minors, len(raw[: start + 1].translate(_LETTERS).split()) - 1)
+                insort(self.minors, len(prepared[: start + 1].encode("ascii").translate(_LETTERS).split()) - 1)
 
-    def _find_phrases(self) -> None:
+    def _find_phrases(self, starts: list[int]) -> None:
         """The asking phrases (on stems: "ways to" is "way to") and the multi-word policy terms (on words, the last
         one started by the term's last word: "social scoring" for "social scor"), from the words that may start one
-        (found in one pass, in C)."""
+        (`starts`)."""
         tokens, words = self.tokens, self.words
         count = len(tokens)
-        for index in compress(range(count), map(_PHRASE_STARTS.__contains__, tokens)):
+        for index in starts:
             token = tokens[index]
             if token in _ASK_WORDS:
                 self.asks.append((index, index + 1))
@@ -689,7 +705,7 @@ class FastTierModel:
     _words: dict[str, int] = field(init=False, repr=False, compare=False)
     _pairs: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
     _index_bits: int = field(init=False, repr=False, compare=False)
-    _read_cache: dict[str, tuple[str, str, int, dict[str, int]]] = field(init=False, repr=False, compare=False)
+    _read_cache: dict[str, tuple[str, str, bool, int, dict[str, int]]] = field(init=False, repr=False, compare=False)
     _category_table: dict[str, int] = field(init=False, repr=False, compare=False)
     _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
     _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
@@ -762,17 +778,18 @@ class FastTierModel:
             confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
-    def _read_word(self, word: str) -> tuple[str, str, int, dict[str, int]]:
-        """A word's stem and group, the packed weights of its stem as a word (0 for none) and its stem's pairs
-        table: reading a prompt's words then takes one lookup per word, and a pair's weight one more."""
-        stem, group = _read_word(word)
-        return stem, group, self._words.get(stem, 0), self._pairs.get(stem, _NO_PAIRS)
+    def _read_word(self, word: str) -> tuple[str, str, bool, int, dict[str, int]]:
+        """What `_read_word` gives, and the packed weights of the word's stem as a word (0 for none) and its stem's
+        pairs table: reading a prompt's words then takes one lookup per word, and a pair's weight one more."""
+        stem, group, starts = _read_word(word)
+        return stem, group, starts, self._words.get(stem, 0), self._pairs.get(stem, _NO_PAIRS)
 
-    def _read(self, words: list[str]) -> list[tuple[str, str, int, dict[str, int]]]:
+    def _read(self, words: list[str]) -> list[tuple[str, str, bool, int, dict[str, int]]]:
         return _records(self._read_cache, self._read_word, words)
 
     def logits(self, prepared: str) -> tuple[float, float, set[str]]:
-        """The harm and jailbreak logits of normalised text, and the words and markers the category heads read.
+        """The harm and jailbreak logits of normalised text (its whitespace collapsed or not: the same either way),
+        and the words and markers the category heads read.
 
         A text longer than a window (`WINDOW_WORDS`) is scored window by window, overlapping, and each head takes
         its highest window; the categories are read from the most harmful window. The heads were trained on
@@ -862,7 +879,7 @@ class FastTierScreener:
 
     def screen(self, text: str) -> ScreenerVerdict:
         started = time.perf_counter()
-        scores = self.model.scores(normalise(text[: self.max_chars]))
+        scores = self.model.scores(_uncollapsed(text[: self.max_chars]))
         unread = None
         if len(text) > self.max_chars:
             unread = f"read the first {self.max_chars:,} of {len(text):,} characters"
