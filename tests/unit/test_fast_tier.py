@@ -373,6 +373,17 @@ def test_normalise_skips_nfkc_only_where_it_changes_nothing(seed: int) -> None:
     assert normalise(text) == _normalise_always_nfkc(text)
 
 
+def test_normalise_reads_letters_in_other_forms_in_text_that_is_mostly_not_ascii() -> None:
+    # Past a few hundred bytes of non-ASCII characters the text is put in NFKC whole
+    text = (
+        "\u0416\u0438\u0437\u043d\u044c \uff48\uff4f\uff57 \uff54\uff4f \U0001d41b\U0001d428\U0001d426\U0001d41b " * 20
+    ) + "e\u0301"
+    assert len(text.encode()) - len(text.encode("ascii", "ignore")) > fast_tier._FEW_OTHERS
+
+    assert normalise(text) == _normalise_always_nfkc(text)
+    assert "how to bomb" in normalise(text)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_nfkc_of_the_non_ascii_runs_is_the_whole_texts_nfkc(seed: int) -> None:
     # Given text mixing ASCII letters with combining marks (which compose with the letter before them, reorder
@@ -386,7 +397,8 @@ def test_nfkc_of_the_non_ascii_runs_is_the_whole_texts_nfkc(seed: int) -> None:
     text = "".join(shuffler.choice(palette) for _ in range(80))
 
     # Then normalising each run of non-ASCII characters (with the character before it) gives the whole text's NFKC
-    assert fast_tier._nfkc_runs(text) == unicodedata.normalize("NFKC", text)
+    others = [index for index, char in enumerate(text) if ord(char) > 127]
+    assert fast_tier._nfkc_runs(text, others) == unicodedata.normalize("NFKC", text)
 
 
 def test_packed_category_weights_sum_exactly() -> None:

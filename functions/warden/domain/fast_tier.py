@@ -283,38 +283,63 @@ def _nfkc_matters(char: str) -> bool:
     return any(ord(part) < 128 and _NORMAL[ord(part)] != _SPACE for part in unicodedata.normalize("NFKC", char))
 
 
-def _needs_nfkc(text: str) -> bool:
-    """Whether normalising the text to NFKC changes what `normalise` makes of it: only a few distinct
-    characters of a text are not ASCII, and each is judged once per process."""
+# Past this many bytes of non-ASCII characters (UTF-8), a text is put in NFKC whole: finding each of them would
+# cost more.
+_FEW_OTHERS = 256
+
+
+def _letters_in_nfkc(text: str) -> str:
+    """The text with its letters in other forms made plain ones (NFKC), where NFKC changes what the fast tier reads:
+    most non-ASCII text is accents, curly quotes and dashes, which end up spaces either way. Only a few distinct
+    characters of a text are not ASCII, and each is judged once per process (`_nfkc_matters`)."""
     if len(_NFKC_MATTERS) > _CACHE_LIMIT:
         _NFKC_MATTERS.clear()
     # The non-ASCII characters alone: their UTF-8 bytes are the ones over 127 (the others deleted in C). A lone
     # surrogate (JSON may carry one) passes through as the three bytes it would be.
     others = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
-    for char in set(others.decode("utf-8", "surrogatepass")):
+    chars = set(others.decode("utf-8", "surrogatepass"))
+    for char in chars:
         matters = _NFKC_MATTERS.get(char)
         if matters is None:
             matters = _NFKC_MATTERS[char] = _nfkc_matters(char)
         if matters:
-            return True
-    return False
+            break
+    else:
+        return text
+    if len(others) > _FEW_OTHERS:
+        return unicodedata.normalize("NFKC", text)
+    return _nfkc_runs(text, sorted(index for char in chars for index in _occurrences(text, char)))
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+def _occurrences(text: str, char: str) -> list[int]:
+    found: list[int] = []
+    index = text.find(char)
+    while index >= 0:
+        found.append(index)
+        index = text.find(char, index + 1)
+    return found
 
 
-def _nfkc_runs(text: str) -> str:
-    """The text in NFKC: each run of non-ASCII characters normalised with the character before it (a combining
-    mark joins the letter it follows). That is the whole text's NFKC: an ASCII character is its own NFKC form,
-    and it never composes with the character before it (no canonical composition ends in one), so NFKC never
-    reaches across one that is not followed by a combining mark."""
+def _nfkc_runs(text: str, others: list[int]) -> str:
+    """The text in NFKC, given where its non-ASCII characters are: each run of them normalised with the character
+    before it (a combining mark joins the letter it follows). That is the whole text's NFKC: an ASCII character is
+    its own NFKC form, and it never composes with the character before it (no canonical composition ends in one),
+    so NFKC never reaches across one that is not followed by a combining mark. (A 4,000-character text takes about
+    60 µs to put in NFKC whole, and a few runs about 1 µs each.)"""
     pieces: list[str] = []
     done = 0
-    for run in _NON_ASCII.finditer(text):
-        start = max(run.start() - 1, done)
+    index = 0
+    while index < len(others):
+        first = others[index]
+        # The run: the positions that follow one another.
+        while index + 1 < len(others) and others[index + 1] == others[index] + 1:
+            index += 1
+        end = others[index] + 1
+        start = max(first - 1, done)
         pieces.append(text[done:start])
-        pieces.append(unicodedata.normalize("NFKC", text[start : run.end()]))
-        done = run.end()
+        pieces.append(unicodedata.normalize("NFKC", text[start:end]))
+        done = end
+        index += 1
     pieces.append(text[done:])
     return "".join(pieces)
 
@@ -334,12 +359,8 @@ def _uncollapsed(text: str) -> str:
     """What `normalise` gives before it collapses whitespace: the model reads the same from either (its words
     are split on any run of spaces), and a screen saves the collapsing, about 25 µs of a 4,000-character prompt
     with paragraphs."""
-    # Letters in other forms become plain ones (NFKC), where NFKC changes what the fast tier reads (most non-ASCII
-    # text is accents, curly quotes and dashes, which end up spaces either way), and only in the non-ASCII runs:
-    # a 4,000-character text takes about 60 µs to normalise whole, or to check whether it is normalised when it
-    # has a combining mark, and its few runs about 1 µs each.
-    if not text.isascii() and _needs_nfkc(text):
-        text = _nfkc_runs(text)
+    if not text.isascii():
+        text = _letters_in_nfkc(text)
     # bytes.translate is a table lookup per byte in C: many times faster than str.translate or a regex. Every
     # whitespace character is a space by then.
     return text.encode("ascii", "replace").translate(_NORMAL).decode("ascii")
