@@ -18,6 +18,7 @@ from warden.domain.fast_tier import MODEL_RESOURCE, FastTierScreener
 
 LONG_CHARS = 4_000
 RUNS = 2_000
+ROUNDS = 3
 PASSES = 5
 
 
@@ -55,19 +56,25 @@ def run() -> dict[str, Any]:
             screener.screen(text)
         passes.append(time.perf_counter() - started)
     elapsed = statistics.median(passes)
-    latencies: list[float] = []
-    for index in range(RUNS):
-        text = long[index % len(long)]
-        begun = time.perf_counter()
-        screener.screen(text)
-        latencies.append((time.perf_counter() - begun) * 1000)
-    latencies.sort()
+    # Three rounds of the long prompts: on a shared machine a slow spell of the host lifts a whole round, so each
+    # round's p50 and p99 are reported, and the median round's as the figure.
+    rounds: list[tuple[float, float]] = []
+    for _ in range(ROUNDS):
+        latencies: list[float] = []
+        for index in range(RUNS):
+            text = long[index % len(long)]
+            begun = time.perf_counter()
+            screener.screen(text)
+            latencies.append((time.perf_counter() - begun) * 1000)
+        latencies.sort()
+        rounds.append((statistics.median(latencies), latencies[int(0.99 * len(latencies)) - 1]))
     artifact = resources.files("warden").joinpath("data", MODEL_RESOURCE).read_bytes()
     return {
         "prompts_per_second_mix": round(len(mix) / elapsed),
         "prompts_per_second_mix_first_pass": round(len(mix) / passes[0]),
         "mix": f"{len(mix)} prompts, 4 short : 1 of 4,000 chars",
-        "long_p50_ms": round(statistics.median(latencies), 3),
-        "long_p99_ms": round(latencies[int(0.99 * len(latencies)) - 1], 3),
+        "long_p50_ms": round(statistics.median(p50 for p50, _ in rounds), 3),
+        "long_p99_ms": round(statistics.median(p99 for _, p99 in rounds), 3),
+        "long_rounds_p50_p99_ms": [[round(p50, 3), round(p99, 3)] for p50, p99 in rounds],
         "artifact_bytes": len(artifact),
     }
