@@ -5,6 +5,7 @@ A modest representative list written by the project, not a regression corpus of 
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import re
@@ -459,6 +460,22 @@ def test_normalising_and_screening_do_not_depend_on_the_word_caches() -> None:
 
     assert features(text) == before
     assert load_model().scores(text) == scores
+
+
+def test_screening_a_long_prompt_sets_off_no_garbage_collection() -> None:
+    # A garbage collection in the middle of a screen costs tens of microseconds, and a full one most of a
+    # millisecond: screening must not hold many container objects alive at once (an iterator per word would).
+    screener = FastTierScreener()
+    texts = [_long_ordinary(16 + index) for index in range(5)]
+    for text in texts:
+        screener.screen(text)  # the word caches filled
+    gc.collect()
+    before = [generation["collections"] for generation in gc.get_stats()]
+
+    for text in texts * 4:
+        screener.screen(text)
+
+    assert [generation["collections"] for generation in gc.get_stats()] == before
 
 
 def test_text_beyond_max_chars_is_left_to_later_tiers_and_the_verdict_says_so() -> None:
