@@ -1,4 +1,4 @@
-"""The offline fast tier: a small learned linear model, pure Python, no network, about a millisecond.
+"""The offline fast tier: a small learned linear model, pure Python, no network, under a millisecond.
 
 The text is normalised (lower case, common letter swaps undone), split into words and stemmed, and turned into a
 set of features: words and adjacent word pairs, a few shape features (runs of symbols, as in adversarial
