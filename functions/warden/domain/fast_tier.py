@@ -25,6 +25,7 @@ import gzip
 import json
 import math
 import re
+import struct
 import sys
 import time
 import unicodedata
@@ -642,10 +643,11 @@ def is_pair(feature: str) -> bool:
 
 
 # The category heads' weights are packed into one integer per feature: each in fixed point (units of 2^-20) in a
-# 48-bit field of its own. Sums of packed integers are the packed sums, exactly, while no field's sum reaches half
-# its range (10^8).
+# 64-bit field of its own. Sums of packed integers are the packed sums, exactly, while no field's sum reaches half
+# its range (10^12); the fields are read back in C (`_unpack`).
 _UNIT = 1 << 20
-_FIELD = 48
+_FIELD = 64
+_FIELD_HALF = 1 << (_FIELD - 1)
 # The harm and jailbreak heads, read on every window of every prompt, share one integer per feature too: from the
 # top, harm, then jailbreak in a 25-bit field, both in units of 10^-4 (the precision the build writes weights to,
 # so their sums are exact), then a small index in the lowest bits that tells apart features whose two weights are
@@ -669,15 +671,16 @@ def _pack(weights: list[float]) -> int:
 
 
 def _unpack(packed: int, count: int) -> list[float]:
-    half = 1 << (_FIELD - 1)
-    mask = (1 << _FIELD) - 1
-    values = []
-    for _ in range(count):
-        # The field as a signed number; what is left carries whatever it borrowed.
-        value = ((packed + half) & mask) - half
-        values.append(value / _UNIT)
-        packed = (packed - value) >> _FIELD
-    return values
+    """The `count` signed fields of a (sum of) packed integers: with half a field's range added to each field,
+    every field is a plain unsigned 64-bit number (no borrows), read by `struct` in one call."""
+    offset = _field_offsets(count)
+    fields = struct.unpack(f"<{count}Q", (packed + offset).to_bytes(8 * count, "little"))
+    return [(field - _FIELD_HALF) / _UNIT for field in fields]
+
+
+@cache
+def _field_offsets(count: int) -> int:
+    return sum(_FIELD_HALF << (_FIELD * index) for index in range(count))
 
 
 def _unpack_heads(packed: int) -> tuple[int, int]:
@@ -860,11 +863,14 @@ class FastTierModel:
             sums = _unpack(sum(filter(None, map(self._category_table.get, found))), len(order))
             logits = [bias + weight for bias, weight in zip(self._category_biases, sums, strict=True)]
             top = max(logits)
+            # The most likely category carries the whole harm score; the others in proportion to their odds. Those
+            # that would score under the floor are not worked out (a little below it, for the floats' rounding).
+            lowest = top + math.log(_SCORE_FLOOR / harm) - 1e-9
             for category, logit in zip(order, logits, strict=True):
-                # The most likely category carries the whole harm score; the others in proportion to their odds.
-                score = harm * math.exp(logit - top)
-                if score >= _SCORE_FLOOR:
-                    scores[category] = round(score, 4)
+                if logit >= lowest:
+                    score = harm * math.exp(logit - top)
+                    if score >= _SCORE_FLOOR:
+                        scores[category] = round(score, 4)
         # The policy: any sexualisation of a minor is child safety, whatever the category head preferred.
         if "#minor" in found and scores.get(Category.SEXUAL_CONTENT, 0.0) > scores.get(Category.CHILD_SAFETY, 0.0):
             scores[Category.CHILD_SAFETY] = scores[Category.SEXUAL_CONTENT]
