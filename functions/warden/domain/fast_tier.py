@@ -654,7 +654,8 @@ _FIELD_HALF = 1 << (_FIELD - 1)
 # equal (thousands of pairs share theirs with another): a window's features are deduplicated as one set of these
 # integers, and sum() adds them. The sum of the indexes is shifted out (the index field is wide enough for a
 # window's worth of them). Python's integers never overflow, so the sums are exact whatever the model; for the
-# committed one they stay machine integers, which sum() adds in C without allocating.
+# committed one a window's sum took at most 61 bits on every dev and probe text, so sum() adds them as machine
+# integers, in C without allocating.
 _HEAD_UNIT = 10_000
 _HEAD_FIELD = 25
 _HEAD_MASK = (1 << _HEAD_FIELD) - 1
