@@ -829,6 +829,12 @@ class FastTierModel:
         set of those in its slice (a feature counts once however often it occurs, as in training), and its
         markers'. The result is what the heads give the window's features (`_Text.window`), exactly.
         """
+        harm, jailbreak, text, best, markers = self._windows(prepared)
+        return harm, jailbreak, text.content(*best) | markers
+
+    def _windows(self, prepared: str) -> tuple[float, float, _Text, tuple[int, int], set[str]]:
+        """The harm and jailbreak logits, the text, and the most harmful window and its markers (its words are
+        read only when the categories are: `_Text.content`)."""
         text = _Text(prepared, self._read)
         words, shift = self._words, self._index_bits
         word_weights = list(map(_WORD_WEIGHT, text.records))
@@ -850,16 +856,19 @@ class FastTierModel:
         return (
             self.harm.bias + harm / _HEAD_UNIT,
             self.jailbreak.bias + jailbreak / _HEAD_UNIT,
-            text.content(*best) | best_markers,
+            text,
+            best,
+            best_markers,
         )
 
     def scores(self, prepared: str) -> dict[Category, float]:
         """Per-category scores in [0, 1] for normalised text (categories under 0.01 are left out)."""
-        harm_logit, jailbreak_logit, found = self.logits(prepared)
+        harm_logit, jailbreak_logit, text, best, markers = self._windows(prepared)
         scores: dict[Category, float] = {}
         harm = sigmoid(harm_logit)
         jailbreak = sigmoid(jailbreak_logit)
         if harm >= _CATEGORY_FLOOR:
+            found = text.content(*best) | markers
             order = self._order
             sums = _unpack(sum(filter(None, map(self._category_table.get, found))), len(order))
             logits = [bias + weight for bias, weight in zip(self._category_biases, sums, strict=True)]
@@ -873,7 +882,9 @@ class FastTierModel:
                     if score >= _SCORE_FLOOR:
                         scores[category] = round(score, 4)
         # The policy: any sexualisation of a minor is child safety, whatever the category head preferred.
-        if "#minor" in found and scores.get(Category.SEXUAL_CONTENT, 0.0) > scores.get(Category.CHILD_SAFETY, 0.0):
+        if _MINOR_MARKER in markers and scores.get(Category.SEXUAL_CONTENT, 0.0) > scores.get(
+            Category.CHILD_SAFETY, 0.0
+        ):
             scores[Category.CHILD_SAFETY] = scores[Category.SEXUAL_CONTENT]
         if jailbreak >= _SCORE_FLOOR:
             scores[Category.PLATFORM_ABUSE] = max(scores.get(Category.PLATFORM_ABUSE, 0.0), round(jailbreak, 4))
