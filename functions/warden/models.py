@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from warden.config import FailMode, IdentityMode, PiiKind, StrikeLadderConfig
+from warden.image_header import image_format, image_size
 from warden.taxonomy import Category
 
 # ---------------------------------------------------------------- the Anthropic Messages request
@@ -56,24 +57,61 @@ _WHITESPACE = str.maketrans("", "", " \t\r\n")
 
 
 def _inline_attachment_problem(block: dict[str, Any]) -> str | None:
-    """What is wrong with an inline (base64) image or PDF, or None: its media type and that its data decodes."""
+    """What is wrong with an inline (base64) image or PDF, or None: its media type, that its data decodes, that the
+    data is what the media type says, and (for an image) that it is no larger than Claude takes."""
     allowed = _INLINE_MEDIA_TYPES.get(block["type"])
     source = block.get("source")
     if allowed is None or not isinstance(source, dict) or source.get("type") != "base64":
         return None
-    if source.get("media_type") not in allowed:
+    media_type = source.get("media_type")
+    if media_type not in allowed:
         return f"source.media_type must be one of {', '.join(allowed)}"
     data = source.get("data")
     if not isinstance(data, str) or not data:
         return "source.data must be a non-empty base64 string"
+    raw = _decoded(data)
+    if raw is None:
+        return "source.data is not valid base64"
+    if block["type"] == "document":
+        # (A PDF may have a few bytes before its header.)
+        return None if b"%PDF-" in raw[:1024] else "source.data is not a PDF"
+    actual = image_format(raw)
+    if actual is None:
+        return "source.data is not a JPEG, PNG, GIF or WebP image"
+    if actual != media_type:
+        return f"source.data is {_IMAGE_NAMES[actual]} image, but source.media_type says {media_type}"
+    size = image_size(raw)
+    if size and max(size) > MAX_IMAGE_SIDE:
+        return f"the image is {size[0]}x{size[1]} pixels; Claude takes at most {MAX_IMAGE_SIDE} on a side"
+    return None
+
+
+_IMAGE_NAMES = {"image/jpeg": "a JPEG", "image/png": "a PNG", "image/gif": "a GIF", "image/webp": "a WebP"}
+# Claude's limits on an image's size (Anthropic's vision guide): at most this many pixels on a side, and in a
+# request of more than `MANY_IMAGES` images, at most `MANY_IMAGES_SIDE`.
+MAX_IMAGE_SIDE = 8000
+MANY_IMAGES = 20
+MANY_IMAGES_SIDE = 2000
+
+
+def _decoded(data: str) -> bytes | None:
     try:
-        base64.b64decode(data, validate=True)
+        return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         try:  # line-wrapped base64 (as base64.encodebytes writes it)
-            base64.b64decode(data.translate(_WHITESPACE), validate=True)
+            return base64.b64decode(data.translate(_WHITESPACE), validate=True)
         except (binascii.Error, ValueError):
-            return "source.data is not valid base64"
-    return None
+            return None
+
+
+def inline_image_size(block: dict[str, Any]) -> tuple[int, int] | None:
+    """The size in pixels of an inline image block (validated already), or None when it is not inline or its
+    header is not understood."""
+    source = block.get("source")
+    if block.get("type") != "image" or not isinstance(source, dict) or source.get("type") != "base64":
+        return None
+    raw = _decoded(str(source.get("data", "")))
+    return image_size(raw) if raw else None
 
 
 class MessagesRequest(BaseModel):

@@ -6,6 +6,7 @@ The default moderator verdict is "no violation"; tests that need another verdict
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -25,7 +26,7 @@ from tests.conftest import load_event
 from tests.fakes.anthropic_server import FakeAnthropic, RecordedRequest
 from tests.integration.conftest import TENANT_ID, AwsStack, unique_user
 from tests.integration.helpers import messages_event, response_headers
-from tests.support.pictures import image_block, words_in_pictures
+from tests.support.pictures import image_block, png_with_words, words_in_pictures
 
 RECORD_KEY = re.compile(
     r"^records/dt=(?P<dt>\d{4}-\d{2}-\d{2})/hour=(?P<hour>\d{2})/(?P<request_id>wrq_[0-9A-Z]{26})\.json$"
@@ -595,6 +596,26 @@ def test_an_image_that_is_not_base64_is_a_400_and_nothing_is_called(
     assert reply.status == 400
     assert reply.body["error"]["type"] == "invalid_request_error"
     assert "image content block 0: source.data is not valid base64" in reply.body["error"]["message"]
+    assert fake_claude.requests == []
+
+
+def test_an_image_larger_than_claude_takes_is_a_400_and_nothing_is_called(
+    gateway: Callable[[dict[str, Any]], GatewayReply], fake_claude: FakeAnthropic
+) -> None:
+    # The moderator's call would fail on it (Claude refuses an image over 8,000 pixels a side), and fail-closed
+    # would answer 503 to a request that is simply too large
+    event = image_event("anything")
+    body = json.loads(event["body"])
+    body["messages"][0]["content"][0]["source"]["data"] = base64.b64encode(png_with_words("wide", 9000, 20)).decode()
+    event["body"] = json.dumps(body)
+
+    reply = gateway(event)
+
+    assert reply.status == 400
+    assert reply.body["error"]["type"] == "invalid_request_error"
+    assert reply.body["error"]["message"].endswith(
+        "image content block 0: the image is 9000x20 pixels; Claude takes at most 8000 on a side"
+    )
     assert fake_claude.requests == []
 
 

@@ -38,6 +38,8 @@ from warden.errors import (
 )
 from warden.models import (
     ATTACHMENT_KINDS,
+    MANY_IMAGES,
+    MANY_IMAGES_SIDE,
     AuditRecord,
     ClaudeReply,
     Decision,
@@ -52,6 +54,7 @@ from warden.models import (
     UserTurn,
     completion_text,
     end_user_turns,
+    inline_image_size,
     turns_text,
     unscreened_content,
 )
@@ -131,7 +134,28 @@ def parse_messages_request(raw_body: bytes, config: RuntimeConfig) -> tuple[Mess
         raise InvalidRequestError("messages: the first message must use the 'user' role")
     if config.provider is Provider.BEDROCK:
         _refuse_attachments_by_url(request)
+    _refuse_large_images_among_many(request)
     return request, payload
+
+
+def _refuse_large_images_among_many(request: MessagesRequest) -> None:
+    """In a request of more than `MANY_IMAGES` images, Claude takes at most `MANY_IMAGES_SIDE` pixels on a side:
+    a larger one would fail the moderator's call (and the fail mode would answer) before Claude's 400."""
+    images = [
+        (number, index, block)
+        for number, message in enumerate(request.messages)
+        for index, block in enumerate(message.content if isinstance(message.content, list) else [])
+        if block["type"] == "image"
+    ]
+    if len(images) <= MANY_IMAGES:
+        return
+    for number, index, block in images:
+        size = inline_image_size(block)
+        if size and max(size) > MANY_IMAGES_SIDE:
+            raise InvalidRequestError(
+                f"messages.{number}.content.{index}: the image is {size[0]}x{size[1]} pixels; in a request of more "
+                f"than {MANY_IMAGES} images Claude takes at most {MANY_IMAGES_SIDE} on a side"
+            )
 
 
 def _refuse_attachments_by_url(request: MessagesRequest) -> None:
