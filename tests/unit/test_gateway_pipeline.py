@@ -14,6 +14,7 @@ from warden.config import FailMode
 from warden.constants import HEADER_REQUEST_ID, HEADER_WARNING
 from warden.domain.gateway import GatewayDeps, MessagesResult, serve_messages
 from warden.domain.identity import hash_user_id
+from warden.domain.moderator import ClaudeModerator
 from warden.domain.review import PRIORITY_BLOCKED, PRIORITY_FLAGGED, PRIORITY_UNCHECKED
 from warden.domain.strikes import StrikeLadder
 from warden.errors import (
@@ -83,7 +84,12 @@ def request_body(**overrides: Any) -> bytes:
 
 
 def pipeline(
-    screener: StaticScreener | FailingScreener | KeywordScreener | ConversationReadingScreener | None = None,
+    screener: StaticScreener
+    | FailingScreener
+    | KeywordScreener
+    | ConversationReadingScreener
+    | ClaudeModerator
+    | None = None,
     claude: ScriptedClaude | None = None,
     fail_mode: FailMode = FailMode.CLOSED,
     audit: RecordingAuditStore | None = None,
@@ -388,6 +394,24 @@ def test_in_a_request_of_more_than_twenty_images_a_side_over_2000_pixels_is_a_40
     else:
         flow.serve(messages=turns)
         assert len(flow.claude.calls) == 1
+
+
+def test_an_attachment_claude_refuses_in_the_moderators_call_is_the_apps_400_and_claude_is_not_called() -> None:
+    # The moderator's call carries the user's image as Claude would get it; Claude's 400 about it is the request's
+    moderator_claude = ScriptedClaude(
+        UpstreamError(
+            400, "invalid_request_error", "Claude: messages.0.content.0.image.source.base64: image exceeds 5 MB maximum"
+        )
+    )
+    flow = pipeline(screener=ClaudeModerator(moderator_claude, MODEL, 8.0))
+    turns = [
+        {"role": "user", "content": [_inline("image", "image/png", png_with_words("x")), {"type": "text", "text": "?"}]}
+    ]
+
+    refused = flow.refused(InvalidRequestError, messages=turns)
+
+    assert refused.message == "an image or document in the request cannot be read by Claude: image exceeds 5 MB maximum"
+    assert len(moderator_claude.calls) == 1 and flow.claude.calls == [] and flow.audit.records == []
 
 
 def test_line_wrapped_base64_is_accepted() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -23,7 +24,13 @@ from warden.domain.moderator import (
 )
 from warden.domain.ports import ConversationScreener, Screener
 from warden.domain.screening import screen_prompt
-from warden.errors import DependencyUnavailableError, ScreenerFailedError, UpstreamError, WardenError
+from warden.errors import (
+    DependencyUnavailableError,
+    InvalidRequestError,
+    ScreenerFailedError,
+    UpstreamError,
+    WardenError,
+)
 from warden.models import ClaudeReply, Decision, UserTurn
 from warden.taxonomy import Category
 
@@ -525,3 +532,73 @@ def test_any_call_of_a_long_text_failing_fails_the_screener() -> None:
 
     with pytest.raises(ScreenerFailedError, match="did not answer in time"):
         ClaudeModerator(claude, MODERATOR_MODEL, 8.0).screen("word " * (CALL_CHARS // 4))
+
+
+# ------------------------------------------------------------------ Claude refusing an attachment
+
+TOO_LARGE = (
+    "Claude: messages.0.content.1.image.source.base64: image exceeds 5 MB maximum: 6291456 bytes > 5242880 bytes"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (TOO_LARGE, "image exceeds 5 MB maximum: 6291456 bytes > 5242880 bytes"),
+        ("Claude: The PDF specified was not valid.", "The PDF specified was not valid."),
+    ],
+    ids=["image-bytes", "pdf"],
+)
+def test_claude_refusing_the_users_image_or_pdf_is_the_requests_400_not_a_screener_failure(
+    message: str, reason: str
+) -> None:
+    # Claude would refuse the user's request for the same attachment: the app gets a 400 it can act on, where the
+    # fail mode would have answered 503 (retried by the SDK, to the same end)
+    claude = RecordingClaude(error=UpstreamError(400, "invalid_request_error", message))
+    moderator = ClaudeModerator(claude, MODERATOR_MODEL, 8.0)
+
+    with pytest.raises(InvalidRequestError) as refused:
+        moderator.screen_turns([UserTurn("what is in this?", (IMAGE,))])
+
+    assert refused.value.message == f"an image or document in the request cannot be read by Claude: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("error", "turns"),
+    [
+        # a 400 about the text alone (the conversation too long, say) is the moderator's failure
+        (UpstreamError(400, "invalid_request_error", "Claude: prompt is too long: 250000 tokens > 200000 maximum"),
+         [UserTurn("text", (IMAGE,))]),
+        # a 400 that names an image, in a call that carried none, is not the user's
+        (UpstreamError(400, "invalid_request_error", TOO_LARGE), [UserTurn("text")]),
+        # Claude busy, whatever the message says
+        (UpstreamError(529, "overloaded_error", "Claude: image processing overloaded"), [UserTurn("text", (IMAGE,))]),
+    ],
+    ids=["text-too-long", "no-attachment-sent", "overloaded"],
+)  # fmt: skip
+def test_any_other_claude_error_stays_the_moderators_failure(error: UpstreamError, turns: list[UserTurn]) -> None:
+    moderator = ClaudeModerator(RecordingClaude(error=error), MODERATOR_MODEL, 8.0)
+
+    with pytest.raises(ScreenerFailedError, match="moderator call failed"):
+        moderator.screen_turns(turns)
+
+
+def test_the_refusal_reaches_the_caller_of_the_screening_through_the_screener_pool() -> None:
+    # The moderator runs on the executor beside other online screeners; its InvalidRequestError is not turned into
+    # a failed verdict
+    config = runtime_config()
+    claude = RecordingClaude(error=UpstreamError(400, "invalid_request_error", TOO_LARGE))
+    screeners: list[Screener] = [
+        ClaudeModerator(claude, MODERATOR_MODEL, 8.0),
+        ClaudeModerator(RecordingClaude(), MODERATOR_MODEL, 8.0),
+    ]
+
+    with ThreadPoolExecutor(max_workers=2) as executor, pytest.raises(InvalidRequestError):
+        screen_prompt(
+            "what is in this?",
+            screeners,
+            config.screening.categories,
+            config.fail_mode,
+            executor=executor,
+            turns=[UserTurn("what is in this?", (IMAGE,))],
+        )

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 from warden.domain.ports import ClaudeClient
-from warden.errors import ScreenerFailedError, WardenError
+from warden.errors import InvalidRequestError, ScreenerFailedError, UpstreamError, WardenError
 from warden.models import ClaudeReply, ScreenerVerdict, UserTurn, turns_text
 from warden.taxonomy import DESCRIPTIONS, Category
 
@@ -330,8 +330,31 @@ class ClaudeModerator:
         try:
             return self.client.create_message(moderation_request(self.model, run), timeout=self.timeout_seconds)
         except WardenError as error:
+            refused = _refused_attachment(error) if any(turn.attachments for turn in run) else None
+            if refused:
+                # Claude refuses the user's image or PDF itself (too many bytes, pages it cannot read): it would
+                # refuse the user's request too, so the answer is the 400 Claude gives, not the fail mode's.
+                raise InvalidRequestError(
+                    f"an image or document in the request cannot be read by Claude: {refused}"
+                ) from error
             raise ScreenerFailedError(f"moderator call failed: {error.message}") from error
 
 
 _MAX_PARALLEL_CALLS = 4
+# Claude's 400 about an image or document of the request ("messages.0.content.2.image.source.base64: image exceeds
+# 5 MB maximum", "The PDF specified was not valid"), and the path in the moderator's own request before it.
+_ABOUT_AN_ATTACHMENT = re.compile(r"\b(?:image|images|document|pdf)\b", re.IGNORECASE)
+_CLAUDE_PATH = re.compile(r"^(?:Claude: )?(?:messages\.[\w.]+: )?")
+
+
+def _refused_attachment(error: WardenError) -> str | None:
+    """Claude's reason, without the moderator request's path, when it refused the call as invalid because of an
+    image or document; None for any other failure (those are the fail mode's)."""
+    if not isinstance(error, UpstreamError) or error.upstream_status != 400:
+        return None
+    if error.upstream_error_type != "invalid_request_error" or not _ABOUT_AN_ATTACHMENT.search(error.message):
+        return None
+    return _CLAUDE_PATH.sub("", error.message, count=1)
+
+
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")

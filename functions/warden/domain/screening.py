@@ -64,8 +64,10 @@ def _elapsed_ms(started: float) -> float:
 
 
 def run_screener(screener: Screener, text: str, turns: Sequence[UserTurn] = ()) -> ScreenerVerdict:
-    """Run one screener, turning its failure into a verdict that says so (never an exception). A screener that
-    reads the conversation (a `ConversationScreener`) gets its `turns` (whose texts joined are `text`)."""
+    """Run one screener, turning its failure into a verdict that says so. A screener that reads the conversation
+    (a `ConversationScreener`) gets its `turns` (whose texts joined are `text`). The one exception it lets through
+    is the request's own: an `InvalidRequestError` when Claude refuses the user's image or document in the
+    moderator's call, as it would in the user's (the app gets that 400, not the fail mode's answer)."""
     started = time.perf_counter()
     try:
         # (A method lookup, not isinstance against the runtime-checkable Protocol: that costs some 16 µs a screener
