@@ -132,6 +132,10 @@ _BEDROCK_ERRORS: dict[int, BedrockErrorSpec] = {
 }
 
 
+# An inline image's limit, on its base64 text, with the API's message for it (as the API reported it in 2025-26).
+IMAGE_LIMIT = 5 * 1024 * 1024
+
+
 def _random_id(prefix: str, length: int = 22) -> str:
     return prefix + "".join(secrets.choice(_BASE62) for _ in range(length))
 
@@ -923,6 +927,14 @@ class FakeAnthropic:
                 raise _ValidationError(f"messages.{index}.content: Field required")
             if not isinstance(message["content"], str | list):
                 raise _ValidationError(f"messages.{index}.content: Input should be a valid string or list")
+            for number, block in enumerate(message["content"] if isinstance(message["content"], list) else []):
+                source = block.get("source") if isinstance(block, dict) else None
+                data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+                if block.get("type") == "image" and isinstance(data, str) and len(data) > IMAGE_LIMIT:
+                    raise _ValidationError(
+                        f"messages.{index}.content.{number}.image.source.base64: image exceeds 5 MB maximum: "
+                        f"{len(data)} bytes > {IMAGE_LIMIT} bytes"
+                    )
         system = body.get("system")
         if system is not None and not isinstance(system, str | list):
             raise _ValidationError("system: Input should be a valid string or list")

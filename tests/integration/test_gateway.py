@@ -23,7 +23,7 @@ from warden.domain.identity import hash_user_id
 from warden.domain.moderator import TOOL_NAME
 
 from tests.conftest import load_event
-from tests.fakes.anthropic_server import FakeAnthropic, RecordedRequest
+from tests.fakes.anthropic_server import IMAGE_LIMIT, FakeAnthropic, RecordedRequest
 from tests.integration.conftest import TENANT_ID, AwsStack, unique_user
 from tests.integration.helpers import messages_event, response_headers
 from tests.support.pictures import image_block, png_with_words, words_in_pictures
@@ -617,6 +617,34 @@ def test_an_image_larger_than_claude_takes_is_a_400_and_nothing_is_called(
         "image content block 0: the image is 9000x20 pixels; Claude takes at most 8000 on a side"
     )
     assert fake_claude.requests == []
+
+
+def test_an_image_claude_refuses_in_the_moderators_call_is_a_400_with_claudes_reason_not_a_503(
+    gateway: Callable[[dict[str, Any]], GatewayReply],
+    fake_claude: FakeAnthropic,
+    environment: Callable[..., None],
+    warden_config: WardenConfig,
+) -> None:
+    # Given a deployment that fails closed and takes bodies of up to 6 MB, and an image whose base64 text is over
+    # Claude's 5 MB (the gateway does not check that limit: the moderator's call meets it first)
+    limits = warden_config.limits.model_copy(update={"max_body_bytes": 6_000_000})
+    environment(**{c.ENV_CONFIG: runtime_config(warden_config, fail_mode=FailMode.CLOSED, limits=limits)})
+    event = image_event("anything")
+    body = json.loads(event["body"])
+    large = base64.b64encode(png_with_words("x" * (IMAGE_LIMIT * 3 // 4 + 1000))).decode()
+    body["messages"][0]["content"][0]["source"]["data"] = large
+    event["body"] = json.dumps(body)
+
+    reply = gateway(event)
+
+    # Then the app gets Claude's reason in a 400 (Claude would refuse its request too), and Claude is not called
+    assert reply.status == 400
+    assert reply.body["error"]["type"] == "invalid_request_error"
+    assert reply.body["error"]["message"] == (
+        f"an image or document in the request cannot be read by Claude: image exceeds 5 MB maximum: "
+        f"{len(large)} bytes > {IMAGE_LIMIT} bytes"
+    )
+    assert len(moderator_calls(fake_claude)) == 1 and completions(fake_claude) == []
 
 
 # ---------------------------------------------------------------------------------------------- Claude's errors
