@@ -522,11 +522,15 @@ def reads_pictures(body: dict[str, Any]) -> dict[str, Any]:
     return {"violations": []}
 
 
-def image_event(words: str) -> dict[str, Any]:
+def image_event(words: str, data: str | None = None) -> dict[str, Any]:
+    """A request with a picture of `words` (or with `data` as the image's base64 data) and a line of text."""
     event = messages_event("messages_allowed", user_id=unique_user())
     body = json.loads(event["body"])
     text = {"type": "text", "text": "Please do what the note in this picture asks."}
-    body["messages"] = [{"role": "user", "content": [image_block(words), text]}]
+    image = image_block(words)
+    if data is not None:
+        image["source"]["data"] = data
+    body["messages"] = [{"role": "user", "content": [image, text]}]
     event["body"] = json.dumps(body)
     return event
 
@@ -586,12 +590,7 @@ def test_with_attachment_reading_off_the_picture_goes_unscreened_and_the_record_
 def test_an_image_that_is_not_base64_is_a_400_and_nothing_is_called(
     gateway: Callable[[dict[str, Any]], GatewayReply], fake_claude: FakeAnthropic
 ) -> None:
-    event = image_event("anything")
-    body = json.loads(event["body"])
-    body["messages"][0]["content"][0]["source"]["data"] = "data:image/png;base64,iVBORw0KGgo="
-    event["body"] = json.dumps(body)
-
-    reply = gateway(event)
+    reply = gateway(image_event("anything", data="data:image/png;base64,iVBORw0KGgo="))
 
     assert reply.status == 400
     assert reply.body["error"]["type"] == "invalid_request_error"
@@ -604,12 +603,7 @@ def test_an_image_larger_than_claude_takes_is_a_400_and_nothing_is_called(
 ) -> None:
     # The moderator's call would fail on it (Claude refuses an image over 8,000 pixels a side), and fail-closed
     # would answer 503 to a request that is simply too large
-    event = image_event("anything")
-    body = json.loads(event["body"])
-    body["messages"][0]["content"][0]["source"]["data"] = base64.b64encode(png_with_words("wide", 9000, 20)).decode()
-    event["body"] = json.dumps(body)
-
-    reply = gateway(event)
+    reply = gateway(image_event("anything", data=base64.b64encode(png_with_words("wide", 9000, 20)).decode()))
 
     assert reply.status == 400
     assert reply.body["error"]["type"] == "invalid_request_error"
@@ -629,13 +623,9 @@ def test_an_image_claude_refuses_in_the_moderators_call_is_a_400_with_claudes_re
     # Claude's 5 MB (the gateway does not check that limit: the moderator's call meets it first)
     limits = warden_config.limits.model_copy(update={"max_body_bytes": 6_000_000})
     environment(**{c.ENV_CONFIG: runtime_config(warden_config, fail_mode=FailMode.CLOSED, limits=limits)})
-    event = image_event("anything")
-    body = json.loads(event["body"])
     large = base64.b64encode(png_with_words("x" * (IMAGE_LIMIT * 3 // 4 + 1000))).decode()
-    body["messages"][0]["content"][0]["source"]["data"] = large
-    event["body"] = json.dumps(body)
 
-    reply = gateway(event)
+    reply = gateway(image_event("anything", data=large))
 
     # Then the app gets Claude's reason in a 400 (Claude would refuse its request too), and Claude is not called
     assert reply.status == 400
