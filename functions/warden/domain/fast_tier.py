@@ -35,8 +35,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from itertools import chain, compress, islice, pairwise, repeat
-from operator import itemgetter
+from itertools import accumulate, chain, compress, islice, pairwise, repeat
+from operator import add, itemgetter
 from typing import TypeVar
 
 from warden.models import ScreenerVerdict
@@ -50,8 +50,9 @@ _SYMBOLS = "{}[]()<>|\\^~`=*+#_"
 # A child's age ("12 year old", "14-year-old", "13yo") after normalisation has turned digits into letters
 # (1→i, 3→e, 5→s, 7→t, 0→o; "4" alone becomes "a", too common to count). Found from the unit back: a scan for
 # "old"/"yo" is many times faster than trying the number pattern at every word.
-_AGE_UNIT = re.compile(r"(?:years?|yrs?)[ -]?old\b|yo\b")
-_AGE_NUMBER = re.compile(r"[^a-z0-9_](?:i[oi2eas6t]?|[2es6t89])[ -]?$")
+# Normalised text has no hyphens (they are spaces), and its whitespace may not be collapsed.
+_AGE_UNIT = re.compile(r"(?:years?|yrs?) *old\b|yo\b")
+_AGE_NUMBER = re.compile(r"[^a-z0-9_](?:i[oi2eas6t]?|[2es6t89])$")
 _MINOR_WORDS = frozenset(
     [
         "child",
@@ -207,24 +208,24 @@ def _records(cache: dict[str, _Record], read: Callable[[str], _Record], words: l
     return found  # type: ignore[return-value]  # (no None left)
 
 
-def _read_word(word: str) -> tuple[str, str, bool]:
-    """A word's stem, its policy-term group ("" for none), and whether its stem may start an asking phrase or a
-    multi-word policy term."""
+def _read_word(word: str) -> tuple[str, int, str]:
+    """A word's stem, what it may start or be (`_special`: 0 for most words), and its policy-term group ("" for
+    none)."""
     stem = _stem_word(word)
-    return stem, _word_term(word), stem in _PHRASE_STARTS
+    group = _word_term(word)
+    return stem, _special(word, stem, group), group
 
 
 # Each word met in this process, read (`_read_word`).
-_WORDS: dict[str, tuple[str, str, bool]] = {}
+_WORDS: dict[str, tuple[str, int, str]] = {}
 
 
-def _read_words(words: list[str]) -> list[tuple[str, str, bool]]:
+def _read_words(words: list[str]) -> list[tuple[str, int, str]]:
     return _records(_WORDS, _read_word, words)
 
 
 _STEM = itemgetter(0)
-_GROUP = itemgetter(1)
-_STARTS = itemgetter(2)
+_SPECIAL = itemgetter(1)
 # The model's records of a word add the weights of its stem (`FastTierModel._read_word`).
 _WORD_WEIGHT = itemgetter(3)
 
@@ -263,8 +264,9 @@ _LETTERS = _byte_table("")
 _SPACE = ord(" ")
 _SYMBOL_BYTES = _SYMBOLS.encode()
 _LETTER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz'")
-_GAP_MARKS = bytes(
-    ord(" ") if chr(byte) in _LETTER_CHARS else ord("#") if byte in _SYMBOL_BYTES else ord(".") for byte in range(256)
+# Letters (and apostrophes) as "a", symbols as "#", everything else as a space (`_Text._symbol_owners`).
+_SYMBOL_MARKS = bytes(
+    ord("a") if chr(byte) in _LETTER_CHARS else ord("#") if byte in _SYMBOL_BYTES else _SPACE for byte in range(256)
 )
 
 
@@ -418,47 +420,80 @@ _ASK_PHRASES = (
 )  # fmt: skip
 
 
-def _ask_index() -> tuple[frozenset[str], dict[str, dict[str, list[tuple[str, ...]]]]]:
-    """The asking phrases as stemmed words: those of one word, and the longer ones by their first two words (the
-    words after those, none for a phrase of two)."""
-    words: set[str] = set()
-    longer: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+# Words too common to look for the asking phrases from: a long prompt has dozens of "i".
+_COMMONEST = frozenset(["i", "what", "most"])
+
+
+def _ask_index() -> dict[
+    str, tuple[bool, dict[str, list[tuple[int, list[str]]]], dict[str, list[tuple[int, list[str]]]]]
+]:
+    """The asking phrases as stemmed words, by the word each is looked for from (its anchor): the first, unless it
+    is one of the commonest words ("need" for "i need", "how" for "how do i"). Per anchor: whether it is a phrase
+    alone, and the longer phrases by the word after the anchor, or for a phrase that ends with it by the word
+    before, each as (where the anchor is in it, its words)."""
+    index: dict[str, tuple[bool, dict[str, list[tuple[int, list[str]]]], dict[str, list[tuple[int, list[str]]]]]] = {}
     for phrase in _ASK_PHRASES:
-        first, *rest = [_stem_word(word) for word in phrase.split()]
-        if rest:
-            longer.setdefault(first, {}).setdefault(rest[0], []).append(tuple(rest[1:]))
+        words = [_stem_word(word) for word in phrase.split()]
+        offset = next((place for place, word in enumerate(words) if word not in _COMMONEST), 0)
+        alone, after, before = index.get(words[offset], (False, {}, {}))
+        if len(words) == 1:
+            alone = True
+        elif offset + 1 < len(words):
+            after.setdefault(words[offset + 1], []).append((offset, words))
         else:
-            words.add(first)
-    return frozenset(words), longer
+            before.setdefault(words[offset - 1], []).append((offset, words))
+        index[words[offset]] = (alone, after, before)
+    return index
 
 
-_ASK_WORDS, _ASK_AFTER = _ask_index()
+_ASK_ANCHORS = _ask_index()
 _ASK_MARKER = "@ask"
 _MINOR_MARKER = "#minor"
 _NOT_STOPWORD = dict.fromkeys(STOPWORDS, "")
-# Multi-word policy terms are looked for only in a text with the stem of a first word of one.
-_PHRASE_STEMS = frozenset(map(_stem_word, _PHRASE_TERMS))
-# The stems that may start an asking phrase or a multi-word policy term: one pass over a text's stems finds which
-# of them it has (most texts have a few).
-_PHRASE_STARTS = _ASK_WORDS | _ASK_AFTER.keys() | _PHRASE_STEMS
-# A window's words are its stems less the function words, so the phrases must not start with one.
-assert _PHRASE_STEMS.isdisjoint(STOPWORDS) and _ASK_WORDS.isdisjoint(STOPWORDS)
+# A window's words are its stems less the function words, so the multi-word policy terms must not start with one.
+assert {_stem_word(word) for word in _PHRASE_TERMS}.isdisjoint(STOPWORDS)
 # The conjunction of asking and each policy group, as features.
 _ASK_GROUPS = {f"@harm:{group}": sys.intern(f"@ask&@harm:{group}") for group in _POLICY_TERMS}
 
+# What a word may start or be, as bits (`_special`): most words are none of these, and a text's few that are
+# are found in one pass over its words' records and read one by one (`_Text._read_special`).
+_ASK_ANCHOR = 1  # the anchor of an asking phrase
+_TERM_START = 2  # the first word of a multi-word policy term
+_MINOR_WORD = 4  # a word for a minor
+_AGE_END = 8  # a word that may end a child's age ("old", "13yo")
+_POLICY_WORD = 16  # a word that starts a policy term (its record has the group)
+
+
+# How a child's age (`_AGE_UNIT`) ends, in a word: "old" after "year" and a space or hyphen, or one of these.
+_AGE_ENDINGS = ("yearold", "yearsold", "yrold", "yrsold", "yo")
+
+
+def _special(word: str, stem: str, group: str) -> int:
+    # A child's age ends where its last letter is followed by something not a letter or digit: in a word (a run
+    # of letters and apostrophes), at the end of the word or of a part of it before an apostrophe.
+    age = any(part == "old" or part.endswith(_AGE_ENDINGS) for part in word.split("'"))
+    return (
+        (_ASK_ANCHOR if stem in _ASK_ANCHORS else 0)
+        | (_TERM_START if word in _PHRASE_TERMS else 0)
+        | (_MINOR_WORD if word in _MINOR_WORDS else 0)
+        | (_AGE_END if age else 0)
+        | (_POLICY_WORD if group else 0)
+    )
+
 
 class _Text:
-    """Normalised text read once, word by word: its words (runs of letters), their stems, the policy-term group
-    each word starts ("" for none), where the asking phrases and multi-word policy terms lie, the symbols in it,
-    and where a child's age is given. The features of a run of its words (a window, or all of them) are read from
+    """Normalised text read once, word by word: its words (runs of letters), their stems, where the words that
+    start a policy term are (and its group), where the asking phrases and multi-word policy terms lie, the symbols
+    in it, and where a minor is named. The features of a run of its words (a window, or all of them) are read from
     those: as names (`window`, what the model is trained on), or as the model's packed weights
     (`FastTierModel.logits`, which reads the markers from `markers`)."""
 
     __slots__ = (
-        "_gaps",
+        "_group_names",
+        "_groups_at",
+        "_owners",
         "_phrases",
         "asks",
-        "groups",
         "minors",
         "prepared",
         "records",
@@ -471,75 +506,97 @@ class _Text:
     words: list[str]
     records: Sequence[tuple[object, ...]]
     tokens: list[str]
-    groups: list[str]
     minors: list[int]
     symbols: int
     asks: list[tuple[int, int]]
+    _groups_at: list[int]
+    _group_names: list[str]
     _phrases: list[tuple[int, int, str]]
-    _gaps: list[bytes] | None
+    _owners: list[int] | None
 
     def __init__(self, prepared: str, read: Callable[[list[str]], Sequence[tuple[object, ...]]] = _read_words) -> None:
-        """`read` gives each word's record: its stem and its group first (`_read_word`), and whatever else the
-        reader keeps with them (the model keeps each stem's weights: `FastTierModel._read`)."""
+        """`read` gives each word's record: its stem, what it may start or be and its group first (`_read_word`),
+        and whatever else the reader keeps with them (the model keeps each stem's weights: `FastTierModel._read`)."""
         raw = prepared.encode("ascii", "replace")
         self.prepared = prepared
         self.words = words = raw.translate(_LETTERS).decode("ascii").split()
-        self.records = read(words)
-        self.tokens = tokens = list(map(_STEM, self.records))
-        self.groups = list(map(_GROUP, self.records))
+        self.records = records = read(words)
+        self.tokens = list(map(_STEM, records))
         self.symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
-        self._gaps = None
+        self._owners = None
         # Where each asking phrase and multi-word policy term lies, (first word, past the last): a window has one
         # when it holds all of its words.
         self.asks = []
         self._phrases = []
-        starts = list(compress(range(len(tokens)), map(_STARTS, self.records)))
-        if starts:
-            self._find_phrases(starts)
-        # Where a minor is named: a word for one, or a child's age (a number under 18, not 4, before "years old",
-        # "yrs old" or "yo", found from the unit back: a scan for "old"/"yo" is many times faster than trying the
-        # number pattern at every word).
+        # Where the words that start a policy term are, and their groups.
+        self._groups_at = []
+        self._group_names = []
+        # Where a minor is named: a word for one, or a child's age.
         self.minors = []
-        if not _MINOR_WORDS.isdisjoint(words):
-            self.minors.extend(compress(range(len(words)), map(_MINOR_WORDS.__contains__, words)))
-        # (Most texts have neither: two substring searches are quicker than starting the pattern.)
-        if "yo" in prepared or "old" in prepared:
-            self._find_ages(prepared if "  " not in prepared else " ".join(prepared.split()))
+        special = list(compress(range(len(words)), map(_SPECIAL, records)))
+        if special:
+            self._read_special(special)
+
+    def _read_special(self, special: list[int]) -> None:
+        """Reads the words that may start or be something (`_special`), given where they are."""
+        records, tokens, words = self.records, self.tokens, self.words
+        asks, minors = self.asks, self.minors
+        count = len(tokens)
+        ages = False
+        for index in special:
+            record = records[index]
+            flags: int = record[1]  # type: ignore[assignment]
+            if flags & _POLICY_WORD:
+                self._groups_at.append(index)
+                self._group_names.append(record[2])  # type: ignore[arg-type]
+            if flags & _ASK_ANCHOR:
+                # The asking phrases (on stems: "ways to" is "way to") that hold this word where their anchor is.
+                alone, after, before = _ASK_ANCHORS[tokens[index]]
+                if alone:
+                    asks.append((index, index + 1))
+                if index + 1 < count and tokens[index + 1] in after:
+                    for offset, phrase in after[tokens[index + 1]]:
+                        first = index - offset
+                        if first >= 0 and tokens[first : first + len(phrase)] == phrase:
+                            asks.append((first, first + len(phrase)))
+                if index and tokens[index - 1] in before:
+                    for offset, phrase in before[tokens[index - 1]]:
+                        first = index - offset
+                        if first >= 0 and tokens[first : first + len(phrase)] == phrase:
+                            asks.append((first, first + len(phrase)))
+            if flags & _TERM_START:
+                # The multi-word policy terms (on words) that start here: the last word is the last one started by
+                # the term's last word ("social scoring" for "social scor").
+                for rest, group in _PHRASE_TERMS[words[index]]:
+                    stop = index + 1 + len(rest)
+                    following = words[index + 1 : stop]
+                    if (
+                        len(following) == len(rest)
+                        and following[:-1] == list(rest[:-1])
+                        and following[-1].startswith(rest[-1])
+                    ):
+                        self._phrases.append((index, stop, group))
+            if flags & _MINOR_WORD:
+                minors.append(index)
+            if flags & _AGE_END:
+                ages = True
+        # Found by their anchors, the phrases are sorted by where they start (`_holds`).
+        if len(asks) > 1:
+            asks.sort()
+        if ages:
+            self._find_ages(self.prepared)
 
     def _find_ages(self, prepared: str) -> None:
-        """Adds where a child's age is given (the text's whitespace collapsed, as the patterns expect)."""
+        """Adds where a child's age is given: a number under 18, not 4, before "years old", "yrs old" or "yo",
+        found from the unit back (a scan for the unit is many times faster than trying the number pattern at every
+        word)."""
         for unit in _AGE_UNIT.finditer(prepared):
             start = unit.start()
-            # The four characters before the unit, after a space standing for whatever precedes them.
-            if _AGE_NUMBER.search(" " + prepared[max(0, start - 4) : start]):
+            # The number: the last three characters before the unit and the spaces before it, after a space
+            # standing for whatever precedes them.
+            if _AGE_NUMBER.search(" " + prepared[:start].rstrip(" ")[-3:]):
                 # The unit's word (it starts with a letter): the last word that starts at or before it.
                 insort(self.minors, len(prepared[: start + 1].encode("ascii").translate(_LETTERS).split()) - 1)
-
-    def _find_phrases(self, starts: list[int]) -> None:
-        """The asking phrases (on stems: "ways to" is "way to") and the multi-word policy terms (on words, the last
-        one started by the term's last word: "social scoring" for "social scor"), from the words that may start one
-        (`starts`)."""
-        tokens, words = self.tokens, self.words
-        count = len(tokens)
-        for index in starts:
-            token = tokens[index]
-            if token in _ASK_WORDS:
-                self.asks.append((index, index + 1))
-            after = _ASK_AFTER.get(token)
-            if after and index + 1 < count:
-                for rest in after.get(tokens[index + 1], ()):
-                    stop = index + 2 + len(rest)
-                    if tuple(tokens[index + 2 : stop]) == rest:
-                        self.asks.append((index, stop))
-            for rest, group in _PHRASE_TERMS.get(words[index], ()) if token in _PHRASE_STEMS else ():
-                stop = index + 1 + len(rest)
-                following = words[index + 1 : stop]
-                if (
-                    len(following) == len(rest)
-                    and following[:-1] == list(rest[:-1])
-                    and following[-1].startswith(rest[-1])
-                ):
-                    self._phrases.append((index, stop, group))
 
     def windows(self) -> list[tuple[int, int]]:
         """The runs of words scored: all of them, or for a text longer than a window (`WINDOW_WORDS`), windows of
@@ -557,22 +614,22 @@ class _Text:
         and the first word those before it too."""
         if start == 0 and end >= len(self.words):
             return self.symbols
-        if self._gaps is None:
-            self._gaps = self._gap_runs()
-        return b"".join(self._gaps[start + 1 if start else 0 : end + 1]).count(b"#")
+        if self._owners is None:
+            self._owners = self._symbol_owners()
+        # (Those before the first word, -1, are the first window's.)
+        return bisect_left(self._owners, end) - (bisect_left(self._owners, start) if start else 0)
 
-    def _gap_runs(self) -> list[bytes]:
-        """The characters before the first word, after each word (up to the next) and after the last, with each
-        symbol as "#": one run per word, and one more. Found by one bytes.split in C (with letters as spaces,
-        symbols as "#" and everything else as "."); a window's runs are joined and their "#"s counted."""
-        gaps = self.prepared.encode("ascii").translate(_GAP_MARKS).split()
-        # Words are separated by at least one character, so only the runs before the first word and after the
-        # last may be missing.
-        if not self.prepared or self.prepared[0] in _LETTER_CHARS:
-            gaps.insert(0, b"")
-        if len(gaps) == len(self.words):
-            gaps.append(b"")
-        return gaps
+    def _symbol_owners(self) -> list[int]:
+        """The word each symbol follows (-1 for none), in order. Found in C: with letters as "a" and symbols as
+        "#", the text is split at its symbols, and the words that start in each piece counted (after a space, or
+        at its start) and added up."""
+        marks = self.prepared.encode("ascii").translate(_SYMBOL_MARKS)
+        pieces = marks.split(b"#")
+        del pieces[-1]
+        starts = map(add, map(bytes.count, pieces, repeat(b" a")), map(bytes.startswith, pieces, repeat(b"a")))
+        owners = list(accumulate(starts, initial=-1))
+        del owners[0]
+        return owners
 
     def content(self, start: int, end: int) -> set[str]:
         """The stems of the words [start, end) less the function words: a function word alone says nothing about
@@ -603,8 +660,8 @@ class _Text:
         if end - start >= 60:
             found.add("#long")
         asks = _holds(self.asks, start, end)
-        policy = set(self.groups[start:end])
-        policy.discard("")
+        at = self._groups_at
+        policy = set(self._group_names[bisect_left(at, start) : bisect_left(at, end)]) if at else set()
         if self._phrases:
             policy.update([group for first, stop, group in self._phrases if start <= first and stop <= end])
         if asks:
@@ -663,6 +720,15 @@ _HEAD_HALF = 1 << (_HEAD_FIELD - 1)
 _HEAD_LIMIT = _HEAD_HALF / _HEAD_UNIT
 # More features than any window has (64 words, 63 pairs and the markers): what the weights' bound allows for.
 _MAX_FEATURES = 256
+# The least range of the index field's offsets (`FastTierModel.__post_init__`): a window's set has 256 or 512 slots.
+_SPREAD_MIN = 256
+
+
+def _spread(value: int) -> int:
+    """A number from packed weights whose lowest bits vary with all of theirs (a multiplicative hash)."""
+    return (value * 0x9E3779B97F4A7C15) >> 32
+
+
 # The pairs table of a stem that starts no pair feature (never written to).
 _NO_PAIRS: dict[str, int] = {}
 
@@ -729,7 +795,7 @@ class FastTierModel:
     _words: dict[str, int] = field(init=False, repr=False, compare=False)
     _pairs: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
     _index_bits: int = field(init=False, repr=False, compare=False)
-    _read_cache: dict[str, tuple[str, str, bool, int]] = field(init=False, repr=False, compare=False)
+    _read_cache: dict[str, tuple[str, int, str, int]] = field(init=False, repr=False, compare=False)
     _category_table: dict[str, int] = field(init=False, repr=False, compare=False)
     _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
     _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
@@ -752,8 +818,14 @@ class FastTierModel:
             (round(harm.get(name, 0.0) * _HEAD_UNIT) << _HEAD_FIELD) + round(jailbreak.get(name, 0.0) * _HEAD_UNIT)
             for name in names
         ]
+        # The index of a feature among those with its weights, offset by a number spread from the weights
+        # (`_spread`) and taken modulo a power of two above the most that share them: distinct among those, as
+        # the index is, and spread over its range. A set puts an integer in the slot its lowest bits name, and
+        # with plain indexes most features' lowest bits are 0 or a few: each window's set would chain through
+        # colliding slots (twice as slow). The field holds a window's sum of them.
         sharing = max(Counter(values).values(), default=1)
-        index_bits = ((sharing - 1) * _MAX_FEATURES).bit_length()
+        spread = max(_SPREAD_MIN, 1 << (sharing - 1).bit_length())
+        index_bits = ((spread - 1) * _MAX_FEATURES).bit_length()
         words: dict[str, int] = {}
         pairs: dict[str, dict[str, int]] = {}
         taken: dict[int, int] = {}
@@ -761,6 +833,7 @@ class FastTierModel:
         for name, value in zip(names, values, strict=True):
             index = taken.get(value, 0)
             taken[value] = index + 1
+            index = (index + _spread(value)) % spread
             first, _, second = name.partition(" ")
             if second:
                 pairs.setdefault(intern(first), {})[intern(second)] = (value << index_bits) + index
@@ -802,16 +875,16 @@ class FastTierModel:
             confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
-    def _read_word(self, word: str) -> tuple[str, str, bool, int]:
+    def _read_word(self, word: str) -> tuple[str, int, str, int]:
         """What `_read_word` gives, and the packed weights of the word's stem as a word (0 for none): reading a
         prompt's words then takes one lookup per word. (Not its stem's pairs table too, though that would save a
-        lookup per word: a record that holds only strings, a bool and an integer is not tracked by the garbage
+        lookup per word: a record that holds only strings and integers is not tracked by the garbage
         collector, and one holding a dict is, so a full collection would walk every record of the cache, 16 ms at
         200,000.)"""
-        stem, group, starts = _read_word(word)
-        return stem, group, starts, self._words.get(stem, 0)
+        stem, special, group = _read_word(word)
+        return stem, special, group, self._words.get(stem, 0)
 
-    def _read(self, words: list[str]) -> list[tuple[str, str, bool, int]]:
+    def _read(self, words: list[str]) -> list[tuple[str, int, str, int]]:
         return _records(self._read_cache, self._read_word, words)
 
     def logits(self, prepared: str) -> tuple[float, float, set[str]]:
@@ -837,17 +910,19 @@ class FastTierModel:
         read only when the categories are: `_Text.content`)."""
         text = _Text(prepared, self._read)
         words, shift = self._words, self._index_bits
-        word_weights = list(map(_WORD_WEIGHT, text.records))
+        # Each word's weights, and between each two words their pair's: the features of the words [start, end) are
+        # then those of one slice, [2 * start, 2 * end - 1).
+        weights = [0] * (2 * len(text.tokens) - 1) if text.tokens else []
+        weights[::2] = map(_WORD_WEIGHT, text.records)
         # A pair's weight: its first stem's table, then its second stem in that.
         tables = map(self._pairs.get, text.tokens, repeat(_NO_PAIRS))
-        pair_weights = list(map(dict.get, tables, islice(text.tokens, 1, None), repeat(0)))
+        weights[1::2] = map(dict.get, tables, islice(text.tokens, 1, None), repeat(0))
         harm = jailbreak = -math.inf
         best = (0, 0)
         best_markers: set[str] = set()
         for start, end in text.windows():
             markers = text.markers(start, end)
-            found = set(word_weights[start:end])
-            found.update(pair_weights[start : end - 1])
+            found = set(weights[2 * start : 2 * end - 1])
             found.update(map(words.get, markers, repeat(0)))
             window_harm, window_jailbreak = _unpack_heads(sum(found) >> shift)
             jailbreak = max(jailbreak, window_jailbreak)
