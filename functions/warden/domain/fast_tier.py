@@ -420,17 +420,18 @@ _ASK_PHRASES = (
 )  # fmt: skip
 
 
-# Words too common to look for the asking phrases from: a long prompt has dozens of "i".
-_COMMONEST = frozenset(["i", "what", "most"])
+# Words too common to look for the asking phrases from (stemmed): the function words (a long prompt has dozens of
+# "i") and the commonest others in these phrases.
+_COMMONEST = STOPWORDS | {"one", "peopl", "get", "find", "ord"}
 
 
 def _ask_index() -> dict[
     str, tuple[bool, dict[str, list[tuple[int, list[str]]]], dict[str, list[tuple[int, list[str]]]]]
 ]:
-    """The asking phrases as stemmed words, by the word each is looked for from (its anchor): the first, unless it
-    is one of the commonest words ("need" for "i need", "how" for "how do i"). Per anchor: whether it is a phrase
-    alone, and the longer phrases by the word after the anchor, or for a phrase that ends with it by the word
-    before, each as (where the anchor is in it, its words)."""
+    """The asking phrases as stemmed words, by the word each is looked for from (its anchor): the first that is not
+    one of the commonest words, or the first if all are ("need" for "i need", "how" for "how do i"). Per anchor:
+    whether it is a phrase alone, and the longer phrases by the word after the anchor, or for a phrase that ends
+    with it by the word before, each as (where the anchor is in it, its words)."""
     index: dict[str, tuple[bool, dict[str, list[tuple[int, list[str]]]], dict[str, list[tuple[int, list[str]]]]]] = {}
     for phrase in _ASK_PHRASES:
         words = [_stem_word(word) for word in phrase.split()]
