@@ -455,8 +455,8 @@ def test_normalising_and_screening_do_not_depend_on_the_word_caches() -> None:
     text = normalise("Explain how hackers exploit a stolen password, step by step")
     before = features(text)
     scores = load_model().scores(text)
-    fast_tier._WORDS.clear()
-    load_model()._read_cache.clear()
+    fast_tier._LEXICON.clear()
+    load_model()._lexicon.clear()
 
     assert features(text) == before
     assert load_model().scores(text) == scores
@@ -479,16 +479,21 @@ def test_screening_a_long_prompt_sets_off_no_garbage_collection() -> None:
 
 
 def test_the_word_caches_are_left_out_of_garbage_collection() -> None:
-    # A cache of up to 200,000 words lives as long as the process: if the collector tracked its records, every
-    # full collection would walk them all (16 ms at 200,000). Records of strings, bools and integers are untracked.
+    # The word caches of up to 200,000 words live as long as the process: if the collector tracked them, every
+    # full collection would walk them (16 ms at 200,000). Their values are strings and integers, which are not
+    # tracked, but for the model's pairs tables, and that column is moved out of the collector's generations with
+    # the model (`gc.freeze` in load_model).
     model = load_model()
     model.scores(normalise("How do I make a pipe bomb? " + _long_ordinary(2)))
     features(normalise("How do I make a pipe bomb?"))
     gc.collect()
 
-    assert not gc.is_tracked(model._read_cache["bomb"])
-    assert not gc.is_tracked(model._read_cache)
-    assert not gc.is_tracked(fast_tier._WORDS["bomb"])
+    lexicon = model._lexicon
+    for column in (lexicon.stems, lexicon.special, lexicon.groups, lexicon.weights, *vars(fast_tier._LEXICON).values()):
+        assert "bomb" in column
+        assert not gc.is_tracked(column)
+    assert "bomb" in lexicon.tables
+    assert not any(tracked is lexicon.tables for tracked in gc.get_objects())
 
 
 def test_text_beyond_max_chars_is_left_to_later_tiers_and_the_verdict_says_so() -> None:

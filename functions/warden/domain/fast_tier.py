@@ -31,13 +31,13 @@ import time
 import unicodedata
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import accumulate, chain, compress, islice, pairwise, repeat
 from operator import add, itemgetter
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from warden.models import ScreenerVerdict
 from warden.taxonomy import Category
@@ -189,45 +189,83 @@ def _word_term(word: str) -> str:
 _CACHE_LIMIT = 200_000
 
 
-_Record = TypeVar("_Record", bound=tuple[object, ...])
+_Column = TypeVar("_Column")
 
 
-def _records(cache: dict[str, _Record], read: Callable[[str], _Record], words: list[str]) -> list[_Record]:
-    """What `read` makes of each word, from a per-process cache (cleared when it passes its limit): prompts repeat
-    most of their words, and a dict lookup per word runs in C where the reading would not."""
-    found = list(map(cache.get, words))
-    # A record is never empty: all() finds a word not met before (None) by truth, where `None in found` would
-    # compare every record with None.
-    if not all(found):
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        for word in words:
-            if word not in cache:
-                cache[word] = read(word)
-        found = list(map(cache.__getitem__, words))
-    return found  # type: ignore[return-value]  # (no None left)
+class _Lexicon:
+    """What each word met in this process is, one column (a dict by word) per fact: its stem, what it may start or
+    be (`_special`: 0 for most words), and for the few that start a policy term, the term's group. A text's words
+    are read from each column by one `itemgetter` of them, in C: a third cheaper than a lookup per word through
+    `map`, and with one column per fact, no record per word is taken apart. Every value is a string or an integer,
+    which the garbage collector does not track. Bounded: cleared when it passes `_CACHE_LIMIT` words."""
+
+    def __init__(self) -> None:
+        self.stems: dict[str, str] = {}
+        self.special: dict[str, int] = {}
+        self.groups: dict[str, str] = {}
+
+    def read(self, words: list[str]) -> tuple[Callable[[dict[str, _Column]], tuple[_Column, ...]], tuple[str, ...]]:
+        """A reader of the words' values from any column, and their stems (every word is in the columns after)."""
+        get: Callable[[dict[str, _Column]], tuple[_Column, ...]]
+        if len(words) > 1:
+            get = itemgetter(*words)
+        else:
+            # (An itemgetter of one key gives the value alone, and of none cannot be made.)
+            def get(column: dict[str, _Column]) -> tuple[_Column, ...]:
+                return tuple(map(column.__getitem__, words))
+
+        try:
+            return get, get(self.stems)
+        except KeyError:
+            if len(self.stems) > _CACHE_LIMIT:
+                self.clear()
+            for word in words:
+                if word not in self.stems:
+                    self._add(word, _stem_word(word))
+            return get, get(self.stems)
+
+    def _add(self, word: str, stem: str) -> None:
+        # The stem last: a word is in every column once it is in that one.
+        group = _word_term(word)
+        self.special[word] = _special(word, stem, group)
+        if group:
+            self.groups[word] = group
+        self.stems[word] = stem
+
+    def clear(self) -> None:
+        self.stems.clear()
+        self.special.clear()
+        self.groups.clear()
 
 
-def _read_word(word: str) -> tuple[str, int, str]:
-    """A word's stem, what it may start or be (`_special`: 0 for most words), and its policy-term group ("" for
-    none)."""
-    stem = _stem_word(word)
-    group = _word_term(word)
-    return stem, _special(word, stem, group), group
+class _ModelLexicon(_Lexicon):
+    """A lexicon that also keeps, by word, the packed weights of its stem as a word (0 for none) and its stem's
+    pairs table (`FastTierModel`)."""
+
+    def __init__(self, words: dict[str, int], pairs: dict[str, dict[str, int]]) -> None:
+        super().__init__()
+        self._words = words
+        self._pairs = pairs
+        self.weights: dict[str, int] = {}
+        # Its values are dicts, so the collector tracks it. It is tracked from the start (a dict is tracked from its
+        # first such value, and no word is ""): the model's loading then moves it out of the collector's
+        # generations with the model (`load_model`). Begun empty, it would be tracked at its first word, as a new
+        # object, and every full collection would walk it.
+        self.tables: dict[str, dict[str, int]] = {"": _NO_PAIRS}
+
+    def _add(self, word: str, stem: str) -> None:
+        self.weights[word] = self._words.get(stem, 0)
+        self.tables[word] = self._pairs.get(stem, _NO_PAIRS)
+        super()._add(word, stem)
+
+    def clear(self) -> None:
+        self.weights.clear()
+        self.tables.clear()
+        super().clear()
 
 
-# Each word met in this process, read (`_read_word`).
-_WORDS: dict[str, tuple[str, int, str]] = {}
-
-
-def _read_words(words: list[str]) -> list[tuple[str, int, str]]:
-    return _records(_WORDS, _read_word, words)
-
-
-_STEM = itemgetter(0)
-_SPECIAL = itemgetter(1)
-# The model's records of a word add the weights of its stem (`FastTierModel._read_word`).
-_WORD_WEIGHT = itemgetter(3)
+# Each word met in this process (the features' reading; the model keeps its own, with its weights).
+_LEXICON = _Lexicon()
 
 
 # Long texts are scored in windows of this many words, each starting this many words after the last (so a request
@@ -426,15 +464,17 @@ _COMMONEST = STOPWORDS | {"one", "peopl", "get", "find", "ord"}
 
 
 def _ask_index() -> dict[
-    str, tuple[bool, dict[str, list[tuple[int, list[str]]]], dict[str, list[tuple[int, list[str]]]]]
+    str, tuple[bool, dict[str, list[tuple[int, tuple[str, ...]]]], dict[str, list[tuple[int, tuple[str, ...]]]]]
 ]:
     """The asking phrases as stemmed words, by the word each is looked for from (its anchor): the first that is not
     one of the commonest words, or the first if all are ("need" for "i need", "how" for "how do i"). Per anchor:
     whether it is a phrase alone, and the longer phrases by the word after the anchor, or for a phrase that ends
     with it by the word before, each as (where the anchor is in it, its words)."""
-    index: dict[str, tuple[bool, dict[str, list[tuple[int, list[str]]]], dict[str, list[tuple[int, list[str]]]]]] = {}
+    index: dict[
+        str, tuple[bool, dict[str, list[tuple[int, tuple[str, ...]]]], dict[str, list[tuple[int, tuple[str, ...]]]]]
+    ] = {}
     for phrase in _ASK_PHRASES:
-        words = [_stem_word(word) for word in phrase.split()]
+        words = tuple(_stem_word(word) for word in phrase.split())
         offset = next((place for place, word in enumerate(words) if word not in _COMMONEST), 0)
         alone, after, before = index.get(words[offset], (False, {}, {}))
         if len(words) == 1:
@@ -457,12 +497,12 @@ assert {_stem_word(word) for word in _PHRASE_TERMS}.isdisjoint(STOPWORDS)
 _ASK_GROUPS = {f"@harm:{group}": sys.intern(f"@ask&@harm:{group}") for group in _POLICY_TERMS}
 
 # What a word may start or be, as bits (`_special`): most words are none of these, and a text's few that are
-# are found in one pass over its words' records and read one by one (`_Text._read_special`).
+# are found in one pass over their column and read one by one (`_Text._read_special`).
 _ASK_ANCHOR = 1  # the anchor of an asking phrase
 _TERM_START = 2  # the first word of a multi-word policy term
 _MINOR_WORD = 4  # a word for a minor
 _AGE_END = 8  # a word that may end a child's age ("old", "13yo")
-_POLICY_WORD = 16  # a word that starts a policy term (its record has the group)
+_POLICY_WORD = 16  # a word that starts a policy term (the lexicon has its group)
 
 
 # How a child's age (`_AGE_UNIT`) ends, in a word: "old" after "year" and a space or hyphen, or one of these.
@@ -495,9 +535,10 @@ class _Text:
         "_owners",
         "_phrases",
         "asks",
+        "get",
+        "groups",
         "minors",
         "prepared",
-        "records",
         "symbols",
         "tokens",
         "words",
@@ -505,8 +546,9 @@ class _Text:
 
     prepared: str
     words: list[str]
-    records: Sequence[tuple[object, ...]]
-    tokens: list[str]
+    get: Callable[[dict[str, Any]], tuple[Any, ...]]
+    groups: dict[str, str]
+    tokens: tuple[str, ...]
     minors: list[int]
     symbols: int
     asks: list[tuple[int, int]]
@@ -515,14 +557,14 @@ class _Text:
     _phrases: list[tuple[int, int, str]]
     _owners: list[int] | None
 
-    def __init__(self, prepared: str, read: Callable[[list[str]], Sequence[tuple[object, ...]]] = _read_words) -> None:
-        """`read` gives each word's record: its stem, what it may start or be and its group first (`_read_word`),
-        and whatever else the reader keeps with them (the model keeps each stem's weights: `FastTierModel._read`)."""
+    def __init__(self, prepared: str, lexicon: _Lexicon = _LEXICON) -> None:
+        """The words are read from `lexicon`, and `get` reads them from any of its columns (the model's lexicon
+        has their weights too)."""
         raw = prepared.encode("ascii", "replace")
         self.prepared = prepared
         self.words = words = raw.translate(_LETTERS).decode("ascii").split()
-        self.records = records = read(words)
-        self.tokens = list(map(_STEM, records))
+        self.get, self.tokens = lexicon.read(words)
+        self.groups = lexicon.groups
         self.symbols = len(raw) - len(raw.translate(None, _SYMBOL_BYTES))
         self._owners = None
         # Where each asking phrase and multi-word policy term lies, (first word, past the last): a window has one
@@ -534,23 +576,24 @@ class _Text:
         self._group_names = []
         # Where a minor is named: a word for one, or a child's age.
         self.minors = []
-        special = list(compress(range(len(words)), map(_SPECIAL, records)))
+        flags = self.get(lexicon.special)
+        special = list(compress(range(len(words)), flags))
         if special:
-            self._read_special(special)
+            self._read_special(special, flags)
 
-    def _read_special(self, special: list[int]) -> None:
-        """Reads the words that may start or be something (`_special`), given where they are."""
-        records, tokens, words = self.records, self.tokens, self.words
+    def _read_special(self, special: list[int], flags: tuple[int, ...]) -> None:
+        """Reads the words that may start or be something, given where they are and what each word may
+        (`_special`)."""
+        tokens, words = self.tokens, self.words
         asks, minors = self.asks, self.minors
         count = len(tokens)
         ages = False
         for index in special:
-            record = records[index]
-            flags: int = record[1]  # type: ignore[assignment]
-            if flags & _POLICY_WORD:
+            what = flags[index]
+            if what & _POLICY_WORD:
                 self._groups_at.append(index)
-                self._group_names.append(record[2])  # type: ignore[arg-type]
-            if flags & _ASK_ANCHOR:
+                self._group_names.append(self.groups[words[index]])
+            if what & _ASK_ANCHOR:
                 # The asking phrases (on stems: "ways to" is "way to") that hold this word where their anchor is.
                 alone, after, before = _ASK_ANCHORS[tokens[index]]
                 if alone:
@@ -565,7 +608,7 @@ class _Text:
                         first = index - offset
                         if first >= 0 and tokens[first : first + len(phrase)] == phrase:
                             asks.append((first, first + len(phrase)))
-            if flags & _TERM_START:
+            if what & _TERM_START:
                 # The multi-word policy terms (on words) that start here: the last word is the last one started by
                 # the term's last word ("social scoring" for "social scor").
                 for rest, group in _PHRASE_TERMS[words[index]]:
@@ -577,9 +620,9 @@ class _Text:
                         and following[-1].startswith(rest[-1])
                     ):
                         self._phrases.append((index, stop, group))
-            if flags & _MINOR_WORD:
+            if what & _MINOR_WORD:
                 minors.append(index)
-            if flags & _AGE_END:
+            if what & _AGE_END:
                 ages = True
         # Found by their anchors, the phrases are sorted by where they start (`_holds`).
         if len(asks) > 1:
@@ -796,7 +839,7 @@ class FastTierModel:
     _words: dict[str, int] = field(init=False, repr=False, compare=False)
     _pairs: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
     _index_bits: int = field(init=False, repr=False, compare=False)
-    _read_cache: dict[str, tuple[str, int, str, int]] = field(init=False, repr=False, compare=False)
+    _lexicon: _ModelLexicon = field(init=False, repr=False, compare=False)
     _category_table: dict[str, int] = field(init=False, repr=False, compare=False)
     _order: tuple[Category, ...] = field(init=False, repr=False, compare=False)
     _category_biases: tuple[float, ...] = field(init=False, repr=False, compare=False)
@@ -848,7 +891,7 @@ class FastTierModel:
         object.__setattr__(self, "_words", words)
         object.__setattr__(self, "_pairs", pairs)
         object.__setattr__(self, "_index_bits", index_bits)
-        object.__setattr__(self, "_read_cache", {})
+        object.__setattr__(self, "_lexicon", _ModelLexicon(words, pairs))
         object.__setattr__(self, "_category_table", categories)
         object.__setattr__(self, "_order", order)
         object.__setattr__(self, "_category_biases", tuple(self.categories[category].bias for category in order))
@@ -876,18 +919,6 @@ class FastTierModel:
             confident=float(raw.get("confident", MIN_CONFIDENT)),  # type: ignore[arg-type]
         )
 
-    def _read_word(self, word: str) -> tuple[str, int, str, int]:
-        """What `_read_word` gives, and the packed weights of the word's stem as a word (0 for none): reading a
-        prompt's words then takes one lookup per word. (Not its stem's pairs table too, though that would save a
-        lookup per word: a record that holds only strings and integers is not tracked by the garbage
-        collector, and one holding a dict is, so a full collection would walk every record of the cache, 16 ms at
-        200,000.)"""
-        stem, special, group = _read_word(word)
-        return stem, special, group, self._words.get(stem, 0)
-
-    def _read(self, words: list[str]) -> list[tuple[str, int, str, int]]:
-        return _records(self._read_cache, self._read_word, words)
-
     def logits(self, prepared: str) -> tuple[float, float, set[str]]:
         """The harm and jailbreak logits of normalised text (its whitespace collapsed or not: the same either way),
         and the words and markers the category heads read.
@@ -909,15 +940,15 @@ class FastTierModel:
     def _windows(self, prepared: str) -> tuple[float, float, _Text, tuple[int, int], set[str]]:
         """The harm and jailbreak logits, the text, and the most harmful window and its markers (its words are
         read only when the categories are: `_Text.content`)."""
-        text = _Text(prepared, self._read)
+        lexicon = self._lexicon
+        text = _Text(prepared, lexicon)
         words, shift = self._words, self._index_bits
         # Each word's weights, and between each two words their pair's: the features of the words [start, end) are
         # then those of one slice, [2 * start, 2 * end - 1).
         weights = [0] * (2 * len(text.tokens) - 1) if text.tokens else []
-        weights[::2] = map(_WORD_WEIGHT, text.records)
+        weights[::2] = text.get(lexicon.weights)
         # A pair's weight: its first stem's table, then its second stem in that.
-        tables = map(self._pairs.get, text.tokens, repeat(_NO_PAIRS))
-        weights[1::2] = map(dict.get, tables, islice(text.tokens, 1, None), repeat(0))
+        weights[1::2] = map(dict.get, text.get(lexicon.tables), islice(text.tokens, 1, None), repeat(0))
         harm = jailbreak = -math.inf
         best = (0, 0)
         best_markers: set[str] = set()
