@@ -512,7 +512,9 @@ _AGE_ENDINGS = ("yearold", "yearsold", "yrold", "yrsold", "yo")
 def _special(word: str, stem: str, group: str) -> int:
     # A child's age ends where its last letter is followed by something not a letter or digit: in a word (a run
     # of letters and apostrophes), at the end of the word or of a part of it before an apostrophe.
-    age = any(part == "old" or part.endswith(_AGE_ENDINGS) for part in word.split("'"))
+    age = ("old" in word or "yo" in word) and any(
+        part == "old" or part.endswith(_AGE_ENDINGS) for part in word.split("'")
+    )
     return (
         (_ASK_ANCHOR if stem in _ASK_ANCHORS else 0)
         | (_TERM_START if word in _PHRASE_TERMS else 0)
