@@ -553,6 +553,27 @@ def test_policy_terms_and_minors_are_features() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "minor"),
+    [
+        ("she is 13   years old", True),
+        ("\n\n  5 yrs\n\n old", True),
+        ("i2    yo", True),
+        ("  17yearsold", True),
+        ("the  13yo's  party", True),
+        ("30   years   old", False),
+        ("113    years old", False),
+        ("12 years    of old wine", False),
+        ("13 you", False),
+        ("tokyo and 12 embryo", False),
+    ],
+)
+def test_a_childs_age_is_found_whatever_the_spaces(text: str, minor: bool) -> None:
+    # A screen reads the normalised text with its runs of spaces (`_uncollapsed`), the reference with them collapsed.
+    assert ("#minor" in features(fast_tier._uncollapsed(text))) is minor
+    assert ("#minor" in features(normalise(text))) is minor
+
+
+@pytest.mark.parametrize(
     ("ordinary", "policy"),
     [
         ("describe the scientific method", "how to cook meth"),

@@ -638,7 +638,7 @@ class _Text:
         word)."""
         for unit in _AGE_UNIT.finditer(prepared):
             start = unit.start()
-            # The number: the last three characters before the unit and the spaces before it, after a space
+            # The number: the three characters before the unit, not counting the spaces between, after a space
             # standing for whatever precedes them.
             if _AGE_NUMBER.search(" " + prepared[:start].rstrip(" ")[-3:]):
                 # The unit's word (it starts with a letter): the last word that starts at or before it.
