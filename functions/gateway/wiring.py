@@ -40,7 +40,12 @@ def _guardrail_screener(settings: GatewaySettings, source: GuardrailSource) -> B
     if not (settings.guardrail_id and settings.guardrail_version):
         raise ValueError("screening lists 'guardrails' but WARDEN_GUARDRAIL_ID / WARDEN_GUARDRAIL_VERSION are not set")
     return BedrockGuardrailScreener(
-        settings.guardrail_id, settings.guardrail_version, settings.guardrail_topic_categories, source=source
+        settings.guardrail_id,
+        settings.guardrail_version,
+        settings.guardrail_topic_categories,
+        source=source,
+        # Claude's answers are text: only the end user's turns carry images.
+        read_images=settings.guardrail_images and source == "INPUT",
     )
 
 

@@ -192,6 +192,12 @@ class GuardrailsConfig(_Strict):
         | None
     ) = None
     guardrail_version: Annotated[str, Field(pattern=r"^([0-9]{1,8}|DRAFT)$")] | None = None
+    # Send the end user's PNG and JPEG images to the guardrail's content filters with the text. Off by default:
+    # Bedrock's image filters take at most 25 images a second for the whole account, a limit that cannot be
+    # raised, and a throttled call goes to the fail mode (a 503 when failing closed). The Claude moderator reads
+    # images either way. A guardrail the stack creates gets its filters' image modality; an existing one must
+    # have it already.
+    screen_images: bool = False
 
     @field_validator("filters", mode="before")
     @classmethod

@@ -32,6 +32,7 @@ class GatewaySettings(_Settings):
     guardrail_topic_categories: dict[str, Category] = Field(
         default_factory=dict, validation_alias=c.ENV_GUARDRAIL_TOPIC_CATEGORIES
     )
+    guardrail_images: bool = Field(default=False, validation_alias=c.ENV_GUARDRAIL_IMAGES)
     aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
 
 

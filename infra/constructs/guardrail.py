@@ -1,9 +1,10 @@
 """The optional Amazon Bedrock guardrail the gateway screens with (`guardrails.enabled`).
 
-With no `guardrails.guardrail_id` the stack creates the guardrail from the configuration (content filters and
-denied topics, input side only: Warden screens the end user's text) and publishes a numbered version of it;
+With no `guardrails.guardrail_id` the stack creates the guardrail from the configuration (content filters, on
+images too with `guardrails.screen_images`, and denied topics) and publishes a numbered version of it;
 otherwise it uses the existing guardrail and version. Either way the gateway gets the id, version and topic
-categories as environment variables and `bedrock:ApplyGuardrail` on exactly that guardrail.
+categories (and whether to send images) as environment variables and `bedrock:ApplyGuardrail` on exactly that
+guardrail.
 """
 
 from __future__ import annotations
@@ -24,13 +25,19 @@ from warden.config import GuardrailFilter, GuardrailsConfig, GuardrailStrength
 BLOCKED_MESSAGE = "This request cannot be processed."
 APPLY_GUARDRAIL_ACTION = "bedrock:ApplyGuardrail"
 _ARN_PREFIX = "arn:"
+TEXT = "TEXT"
+IMAGE = "IMAGE"
 
 
 def _content_policy(config: GuardrailsConfig) -> bedrock.CfnGuardrail.ContentPolicyConfigProperty | None:
+    # With `screen_images`, the filters read the end user's images as well as the text; Claude's answers are text.
+    input_modalities = [TEXT, IMAGE] if config.screen_images else None
     filters = [
         bedrock.CfnGuardrail.ContentFilterConfigProperty(
             type=filter_type.value,
             input_strength=strength.value,
+            input_modalities=input_modalities,
+            output_modalities=[TEXT] if config.screen_images else None,
             # Output screening sends Claude's answers with source OUTPUT: the same strength applies to them.
             # Prompt attacks exist only in input, and Bedrock requires NONE on that filter's output side.
             output_strength=GuardrailStrength.NONE.value
@@ -58,7 +65,7 @@ def _topic_policy(config: GuardrailsConfig) -> bedrock.CfnGuardrail.TopicPolicyC
 
 def policy_fingerprint(config: GuardrailsConfig) -> str:
     """Short hash of what the guardrail is built from: a change replaces the published version."""
-    document = config.model_dump(mode="json", include={"filters", "denied_topics"})
+    document = config.model_dump(mode="json", include={"filters", "denied_topics", "screen_images"})
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -118,6 +125,8 @@ class ScreeningGuardrail(Construct):
         topic_categories = self._config.topic_categories()
         if topic_categories:
             environment[constants.ENV_GUARDRAIL_TOPIC_CATEGORIES] = json.dumps(topic_categories, sort_keys=True)
+        if self._config.screen_images:
+            environment[constants.ENV_GUARDRAIL_IMAGES] = "true"
         return environment
 
     def attach_to(self, function: lambda_.Function) -> None:

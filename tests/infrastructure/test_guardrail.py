@@ -29,6 +29,7 @@ GUARDRAIL_ENV = (
     constants.ENV_GUARDRAIL_ID,
     constants.ENV_GUARDRAIL_VERSION,
     constants.ENV_GUARDRAIL_TOPIC_CATEGORIES,
+    constants.ENV_GUARDRAIL_IMAGES,
 )
 TOPIC = {
     "name": "Investment advice",
@@ -81,6 +82,9 @@ class TestEnabled:
         assert filters["INSULTS"]["InputStrength"] == "MEDIUM"
         # Claude's answers (output screening) are held to the same strengths.
         assert all(f["OutputStrength"] == f["InputStrength"] for f in filters.values())
+        # Text only, unless guardrails.screen_images (Bedrock's default modality is text)
+        assert not any("InputModalities" in f or "OutputModalities" in f for f in filters.values())
+        assert constants.ENV_GUARDRAIL_IMAGES not in _gateway_env(guardrail_synthesized)
         assert properties["TopicPolicyConfig"]["TopicsConfig"] == [
             {
                 "Name": TOPIC["name"],
@@ -201,3 +205,46 @@ class TestExistingGuardrail:
 
         resources = [s["Resource"] for s in policy["Properties"]["PolicyDocument"]["Statement"]]
         assert arn in resources
+
+
+class TestImages:
+    """Built on its own: `guardrails.screen_images` gives the created guardrail's filters the image modality on
+    the input side, and tells the gateway to send images."""
+
+    @staticmethod
+    def _template(**config: Any) -> Template:
+        stack = Stack(App(), "Images")
+        function = lambda_.Function(
+            stack,
+            "Gateway",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context): ..."),
+        )
+        ScreeningGuardrail(stack, "Guardrail", config=GuardrailsConfig(enabled=True, **config)).attach_to(function)
+        return Template.from_stack(stack)
+
+    def test_the_filters_read_images_in_the_prompt_and_text_in_the_answer(self) -> None:
+        (guardrail,) = self._template(screen_images=True).find_resources(GUARDRAIL).values()
+
+        filters = guardrail["Properties"]["ContentPolicyConfig"]["FiltersConfig"]
+        assert {f["Type"] for f in filters} == {"HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK"}
+        assert all(f["InputModalities"] == ["TEXT", "IMAGE"] for f in filters)
+        assert all(f["OutputModalities"] == ["TEXT"] for f in filters)
+
+    def test_the_gateway_is_told_to_send_images(self) -> None:
+        (function,) = self._template(screen_images=True).find_resources("AWS::Lambda::Function").values()
+
+        assert function["Properties"]["Environment"]["Variables"][constants.ENV_GUARDRAIL_IMAGES] == "true"
+
+    def test_switching_images_on_publishes_a_new_version(self) -> None:
+        assert policy_fingerprint(GuardrailsConfig(enabled=True, screen_images=True)) != policy_fingerprint(
+            GuardrailsConfig(enabled=True)
+        )
+
+    def test_an_existing_guardrail_with_images_is_only_told_to_the_gateway(self) -> None:
+        template = self._template(screen_images=True, guardrail_id="yympzo398ipq", guardrail_version="7")
+
+        template.resource_count_is(GUARDRAIL, 0)
+        (function,) = template.find_resources("AWS::Lambda::Function").values()
+        assert function["Properties"]["Environment"]["Variables"][constants.ENV_GUARDRAIL_IMAGES] == "true"

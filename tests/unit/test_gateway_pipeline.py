@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from warden.errors import (
     UpstreamError,
     WardenError,
 )
-from warden.models import Decision, Tenant, UserStatus, UserTurn
+from warden.models import Decision, ScreenerVerdict, Tenant, UserStatus, UserTurn
 from warden.taxonomy import Category
 
 from tests.support.pictures import gif_of_size, jpeg_of_size, png_with_words
@@ -319,6 +320,26 @@ def test_what_the_screener_could_not_read_is_still_noted() -> None:
     flow.serve(messages=turns)
 
     assert flow.audit.records[0].notes == ["not screened: audio 1, document (file) 1"]
+
+
+class _ReadsPngsOnly(ConversationReadingScreener):
+    """Reads the PNG images alone, as the guardrail reads only what it can take (`guardrails.screen_images`)."""
+
+    def screen_turns(self, turns: Sequence[UserTurn]) -> ScreenerVerdict:
+        verdict = super().screen_turns(turns)
+        pngs = sum(a["source"].get("media_type") == "image/png" for turn in turns for a in turn.attachments)
+        return verdict.model_copy(update={"attachments": pngs})
+
+
+def test_attachments_count_as_screened_only_when_a_screener_read_them_all() -> None:
+    flow = pipeline(screener=_ReadsPngsOnly("guardrails", "never", BLOCKING_SCORES))
+    png = _inline("image", "image/png", png_with_words("x"))
+    gif = _inline("image", "image/gif", gif_of_size(4, 4))
+
+    flow.serve(messages=[{"role": "user", "content": [png, {"type": "text", "text": "one"}]}])
+    flow.serve(messages=[{"role": "user", "content": [png, gif, {"type": "text", "text": "two"}]}])
+
+    assert [record.notes for record in flow.audit.records] == [[], ["not screened: image 2"]]
 
 
 def test_attachments_a_failed_screener_was_given_are_noted_as_unscreened() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +16,11 @@ from warden.adapters.guardrails import BedrockGuardrailScreener, scores_from_ass
 from warden.config import InvalidConfigurationError, Provider, ScreenerName, parse_config
 from warden.domain.screening import screen_prompt
 from warden.errors import ScreenerFailedError
-from warden.models import Decision
+from warden.models import Decision, UserTurn
 from warden.settings import GatewaySettings
 from warden.taxonomy import Category
 
+from tests.support.pictures import gif_of_size, jpeg_of_size, png_with_words
 from tests.unit.fakes import runtime_config
 
 GUARDRAIL_ID = "abc123def456"
@@ -235,6 +237,168 @@ def test_the_default_client_is_the_shared_bedrock_runtime_client(monkeypatch: py
     assert BedrockGuardrailScreener(GUARDRAIL_ID, GUARDRAIL_VERSION)._client is shared
 
 
+# ---------------------------------------------------------------- images (guardrails.screen_images)
+
+
+def inline(kind: str, media_type: str, data: bytes) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "source": {"type": "base64", "media_type": media_type, "data": base64.b64encode(data).decode()},
+    }
+
+
+def image_content(image_format: str, data: bytes) -> dict[str, Any]:
+    return {"image": {"format": image_format, "source": {"bytes": data}}}
+
+
+def covered(reply: dict[str, Any], guarded: int, total: int) -> dict[str, Any]:
+    return {**reply, "guardrailCoverage": {"images": {"guarded": guarded, "total": total}}}
+
+
+@pytest.fixture
+def image_screener(bedrock_runtime: Any) -> BedrockGuardrailScreener:
+    return BedrockGuardrailScreener(
+        GUARDRAIL_ID, GUARDRAIL_VERSION, TOPICS, read_images=True, bedrock_runtime=bedrock_runtime
+    )
+
+
+def test_the_users_png_and_jpeg_images_go_to_the_guardrail_with_the_text(
+    image_screener: BedrockGuardrailScreener, stubber: Stubber
+) -> None:
+    png, jpeg = png_with_words("a hateful symbol"), jpeg_of_size(40, 30)
+    turns = [
+        UserTurn("look", (inline("image", "image/png", png),)),
+        UserTurn("and this", (inline("image", "image/jpeg", jpeg),)),
+    ]
+    content = [{"text": {"text": "look\n\nand this"}}, image_content("png", png), image_content("jpeg", jpeg)]
+    stubber.add_response(
+        "apply_guardrail",
+        covered(response(content_filter("HATE", "HIGH")), guarded=2, total=2),
+        {
+            "guardrailIdentifier": GUARDRAIL_ID,
+            "guardrailVersion": GUARDRAIL_VERSION,
+            "source": "INPUT",
+            "content": content,
+        },
+    )
+
+    verdict = image_screener.screen_turns(turns)
+
+    assert verdict.scores == {Category.VIOLENCE_HATE: 0.9}
+    assert verdict.attachments == 2
+    assert verdict.unread is None
+
+
+def test_what_the_guardrail_cannot_take_is_left_out_and_the_verdict_says_so(
+    image_screener: BedrockGuardrailScreener, stubber: Stubber
+) -> None:
+    # Given a PNG it takes, and a GIF, an image by URL, a PDF and a PNG over 4 MB it does not
+    png = png_with_words("x")
+    too_large = png_with_words("y") + b"\0" * guardrails.MAX_IMAGE_BYTES
+    attachments = (
+        inline("image", "image/png", png),
+        inline("image", "image/gif", gif_of_size(10, 10)),
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+        inline("document", "application/pdf", b"%PDF-1.7"),
+        inline("image", "image/png", too_large),
+    )
+    content = [{"text": {"text": "what are these"}}, image_content("png", png)]
+    stubber.add_response(
+        "apply_guardrail",
+        covered(response(), guarded=1, total=1),
+        {
+            "guardrailIdentifier": GUARDRAIL_ID,
+            "guardrailVersion": GUARDRAIL_VERSION,
+            "source": "INPUT",
+            "content": content,
+        },
+    )
+
+    verdict = image_screener.screen_turns([UserTurn("what are these", attachments)])
+
+    assert verdict.attachments == 1
+    assert verdict.unread is not None and verdict.unread.startswith("4 of the 5 images and documents")
+
+
+def test_at_most_twenty_images_go_in_one_call(image_screener: BedrockGuardrailScreener, stubber: Stubber) -> None:
+    pictures = [png_with_words(f"picture {index}") for index in range(guardrails.MAX_IMAGES + 1)]
+    content = [{"text": {"text": "an album"}}, *(image_content("png", data) for data in pictures[:20])]
+    stubber.add_response(
+        "apply_guardrail",
+        response(),
+        {
+            "guardrailIdentifier": GUARDRAIL_ID,
+            "guardrailVersion": GUARDRAIL_VERSION,
+            "source": "INPUT",
+            "content": content,
+        },
+    )
+
+    verdict = image_screener.screen_turns(
+        [UserTurn("an album", tuple(inline("image", "image/png", p) for p in pictures))]
+    )
+
+    # (No coverage report: every image sent counts as read.)
+    assert verdict.attachments == 20
+    assert verdict.unread is not None and verdict.unread.startswith("1 of the 21")
+
+
+def test_a_guardrail_whose_filters_do_not_read_images_is_taken_at_its_word(
+    image_screener: BedrockGuardrailScreener, stubber: Stubber
+) -> None:
+    # An existing guardrail without the image modality guards none of them, and its coverage report says so.
+    png = png_with_words("x")
+    stubber.add_response("apply_guardrail", covered(response(), guarded=0, total=1))
+
+    verdict = image_screener.screen_turns([UserTurn("hi", (inline("image", "image/png", png),))])
+
+    assert verdict.attachments == 0
+    assert verdict.unread is not None and verdict.unread.startswith("1 of the 1 ")
+
+
+def test_an_image_without_text_is_still_screened(image_screener: BedrockGuardrailScreener, stubber: Stubber) -> None:
+    png = png_with_words("x")
+    stubber.add_response(
+        "apply_guardrail",
+        response(content_filter("SEXUAL", "MEDIUM")),
+        {
+            "guardrailIdentifier": GUARDRAIL_ID,
+            "guardrailVersion": GUARDRAIL_VERSION,
+            "source": "INPUT",
+            "content": [image_content("png", png)],
+        },
+    )
+
+    verdict = image_screener.screen_turns([UserTurn("", (inline("image", "image/png", png),))])
+
+    assert verdict.scores == {Category.SEXUAL_CONTENT: 0.65}
+
+
+def test_without_screen_images_the_guardrail_reads_the_text_alone(
+    screener: BedrockGuardrailScreener, stubber: Stubber
+) -> None:
+    expect_call(stubber, response(), "look")
+
+    verdict = screener.screen_turns([UserTurn("look", (inline("image", "image/png", png_with_words("x")),))])
+
+    assert verdict.attachments == 0
+    assert verdict.unread is None
+
+
+def test_a_throttled_image_call_goes_to_the_fail_mode(
+    image_screener: BedrockGuardrailScreener, stubber: Stubber
+) -> None:
+    # Bedrock's image filters take 25 images a second for the whole account.
+    stubber.add_client_error("apply_guardrail", service_error_code="ThrottlingException", http_status_code=429)
+    config = runtime_config()
+    turns = [UserTurn("look", (inline("image", "image/png", png_with_words("x")),))]
+
+    outcome = screen_prompt("look", [image_screener], config.screening.categories, config.fail_mode, turns=turns)
+
+    assert outcome.decision is Decision.UNAVAILABLE
+    assert outcome.unchecked == ["guardrails"]
+
+
 # ---------------------------------------------------------------- wiring
 
 
@@ -274,6 +438,8 @@ def test_wiring_builds_the_guardrail_screener_from_the_environment(monkeypatch: 
         GUARDRAIL_VERSION,
         TOPICS,
     )
+    # Images only with guardrails.screen_images (WARDEN_GUARDRAIL_IMAGES)
+    assert guardrail.read_images is False
 
 
 def test_wiring_builds_output_screeners_that_screen_answers_as_output(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -285,6 +451,18 @@ def test_wiring_builds_output_screeners_that_screen_answers_as_output(monkeypatc
 
     assert [s.source for s in prompts if isinstance(s, BedrockGuardrailScreener)] == ["INPUT"]
     assert [s.source for s in answers if isinstance(s, BedrockGuardrailScreener)] == ["OUTPUT"]
+
+
+def test_wiring_sends_images_to_the_guardrail_for_prompts_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guardrails.aws, "client", lambda service: object())
+    monkeypatch.setenv("WARDEN_GUARDRAIL_IMAGES", "true")
+    settings = settings_with_guardrail()
+
+    prompts = wiring._screeners(settings, claude=None)  # type: ignore[arg-type]
+    answers = wiring._screeners(settings, claude=None, source="OUTPUT")  # type: ignore[arg-type]
+
+    assert [s.read_images for s in prompts if isinstance(s, BedrockGuardrailScreener)] == [True]
+    assert [s.read_images for s in answers if isinstance(s, BedrockGuardrailScreener)] == [False]
 
 
 def test_wiring_skips_the_guardrail_with_the_offline_stand_in() -> None:
@@ -390,3 +568,8 @@ def test_an_existing_guardrail_needs_a_valid_id_and_version(guardrail_id: str, v
 
     with pytest.raises(InvalidConfigurationError, match="guardrail_"):
         parse_config({**MINIMAL, "guardrails": guardrails})
+
+
+def test_screening_images_is_off_by_default_and_may_be_switched_on() -> None:
+    assert not parse_config(MINIMAL).guardrails.screen_images
+    assert parse_config({**MINIMAL, "guardrails": {"enabled": True, "screen_images": True}}).guardrails.screen_images

@@ -8,14 +8,16 @@ thresholds and actions then decide, exactly as for the other screeners; the guar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import base64
+import binascii
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters import aws
 from warden.errors import ScreenerFailedError
-from warden.models import ScreenerVerdict
+from warden.models import ScreenerVerdict, UserTurn, turns_text
 from warden.taxonomy import Category
 
 SCREENER_NAME = "guardrails"
@@ -86,9 +88,44 @@ def scores_from_assessments(
 
 GuardrailSource = Literal["INPUT", "OUTPUT"]
 
+# What Bedrock's image filters take: PNG and JPEG bytes, at most 4 MB an image and 20 images a call.
+IMAGE_FORMATS: Mapping[str, str] = {"image/png": "png", "image/jpeg": "jpeg"}
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+MAX_IMAGES = 20
+
+
+def _image_block(attachment: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The attachment as the guardrail's image content block, or None when it cannot take it."""
+    source = attachment.get("source")
+    if attachment.get("type") != "image" or not isinstance(source, Mapping) or source.get("type") != "base64":
+        return None
+    image_format = IMAGE_FORMATS.get(str(source.get("media_type")))
+    if image_format is None:
+        return None
+    try:
+        data = base64.b64decode(str(source.get("data", "")), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not data or len(data) > MAX_IMAGE_BYTES:
+        return None
+    return {"image": {"format": image_format, "source": {"bytes": data}}}
+
+
+def image_blocks(turns: Sequence[UserTurn]) -> list[dict[str, Any]]:
+    """The end user's images the guardrail can take, as its content blocks, oldest first, at most `MAX_IMAGES`:
+    not images of other formats or by URL, not images over 4 MB, and not documents."""
+    blocks: list[dict[str, Any]] = []
+    for turn in turns:
+        for attachment in turn.attachments:
+            block = _image_block(attachment)
+            if block is not None and len(blocks) < MAX_IMAGES:
+                blocks.append(block)
+    return blocks
+
 
 class BedrockGuardrailScreener:
-    """Screens text with one version of a Bedrock guardrail (`bedrock:ApplyGuardrail`)."""
+    """Screens text with one version of a Bedrock guardrail (`bedrock:ApplyGuardrail`), and with `read_images` the
+    end user's PNG and JPEG images with it (`guardrails.screen_images`)."""
 
     name = SCREENER_NAME
 
@@ -99,6 +136,7 @@ class BedrockGuardrailScreener:
         topic_categories: Mapping[str, Category] | None = None,
         *,
         source: GuardrailSource = "INPUT",
+        read_images: bool = False,
         bedrock_runtime: Any | None = None,
     ):
         # INPUT screens the end user's prompt; OUTPUT screens Claude's answer (the guardrail's output filters).
@@ -106,17 +144,42 @@ class BedrockGuardrailScreener:
         self.guardrail_id = guardrail_id
         self.guardrail_version = guardrail_version
         self.topic_categories = dict(topic_categories or {})
+        self.read_images = read_images
         self._client = bedrock_runtime if bedrock_runtime is not None else aws.client("bedrock-runtime")
 
     def screen(self, text: str) -> ScreenerVerdict:
-        if not text.strip():
+        return self._apply(text, [])
+
+    def screen_turns(self, turns: Sequence[UserTurn]) -> ScreenerVerdict:
+        """The end user's turns: their text, and with `read_images` their images the guardrail can take. The
+        verdict counts the images the guardrail says it guarded, and says what it did not read."""
+        text = turns_text(turns)
+        if not self.read_images:
+            return self.screen(text)
+        images = image_blocks(turns)
+        verdict = self._apply(text, images)
+        attachments = sum(len(turn.attachments) for turn in turns)
+        read = verdict.attachments
+        if read == attachments:
+            return verdict
+        return verdict.model_copy(
+            update={
+                "unread": f"{attachments - read} of the {attachments} images and documents (the guardrail reads "
+                f"PNG and JPEG images of up to 4 MB, {MAX_IMAGES} a request)"
+            }
+        )
+
+    def _apply(self, text: str, images: list[dict[str, Any]]) -> ScreenerVerdict:
+        content = [{"text": {"text": text}}] if text.strip() else []
+        content.extend(images)
+        if not content:
             return ScreenerVerdict(screener=self.name)
         try:
             response = self._client.apply_guardrail(
                 guardrailIdentifier=self.guardrail_id,
                 guardrailVersion=self.guardrail_version,
                 source=self.source,
-                content=[{"text": {"text": text}}],
+                content=content,
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "ClientError")
@@ -128,4 +191,13 @@ class BedrockGuardrailScreener:
             screener=self.name,
             scores=scores_from_assessments(response.get("assessments") or (), self.topic_categories),
             usage={key: value for key, value in usage.items() if isinstance(value, int) and value} or None,
+            attachments=_images_guarded(response, len(images)),
         )
+
+
+def _images_guarded(response: Mapping[str, Any], sent: int) -> int:
+    """How many of the images sent the guardrail screened: its coverage report when it gives one (a guardrail
+    whose filters lack the image modality screens none), else all of them."""
+    coverage = (response.get("guardrailCoverage") or {}).get("images") or {}
+    guarded = coverage.get("guarded")
+    return min(guarded, sent) if isinstance(guarded, int) and sent else sent
