@@ -68,6 +68,20 @@ def _only(resources: dict[str, Any], resource_type: str) -> tuple[str, dict[str,
     return next(iter(found.items()))
 
 
+def _construct_template(config: GuardrailsConfig) -> Template:
+    """The construct alone, attached to a stand-in function (no full synth)."""
+    stack = Stack(App(), "Guardrail")
+    function = lambda_.Function(
+        stack,
+        "Gateway",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context): ..."),
+    )
+    ScreeningGuardrail(stack, "Guardrail", config=config).attach_to(function)
+    return Template.from_stack(stack)
+
+
 class TestEnabled:
     def test_the_guardrail_is_built_from_the_configuration(self, guardrail_synthesized: SynthesizedStack) -> None:
         _, guardrail = _only(guardrail_synthesized.resources, GUARDRAIL)
@@ -165,17 +179,7 @@ class TestExistingGuardrail:
 
     @staticmethod
     def _template(guardrail_id: str) -> Template:
-        stack = Stack(App(), "Existing")
-        function = lambda_.Function(
-            stack,
-            "Gateway",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            handler="index.handler",
-            code=lambda_.Code.from_inline("def handler(event, context): ..."),
-        )
-        config = GuardrailsConfig(enabled=True, guardrail_id=guardrail_id, guardrail_version="7")
-        ScreeningGuardrail(stack, "Guardrail", config=config).attach_to(function)
-        return Template.from_stack(stack)
+        return _construct_template(GuardrailsConfig(enabled=True, guardrail_id=guardrail_id, guardrail_version="7"))
 
     def test_an_existing_guardrail_id_is_used_not_created(self) -> None:
         template = self._template("yympzo398ipq")
@@ -213,16 +217,7 @@ class TestImages:
 
     @staticmethod
     def _template(**config: Any) -> Template:
-        stack = Stack(App(), "Images")
-        function = lambda_.Function(
-            stack,
-            "Gateway",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            handler="index.handler",
-            code=lambda_.Code.from_inline("def handler(event, context): ..."),
-        )
-        ScreeningGuardrail(stack, "Guardrail", config=GuardrailsConfig(enabled=True, **config)).attach_to(function)
-        return Template.from_stack(stack)
+        return _construct_template(GuardrailsConfig(enabled=True, **config))
 
     def test_the_filters_read_images_in_the_prompt_and_text_in_the_answer(self) -> None:
         (guardrail,) = self._template(screen_images=True).find_resources(GUARDRAIL).values()
