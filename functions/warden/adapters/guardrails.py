@@ -117,8 +117,10 @@ def image_blocks(turns: Sequence[UserTurn]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for turn in turns:
         for attachment in turn.attachments:
+            if len(blocks) == MAX_IMAGES:
+                return blocks
             block = _image_block(attachment)
-            if block is not None and len(blocks) < MAX_IMAGES:
+            if block is not None:
                 blocks.append(block)
     return blocks
 
