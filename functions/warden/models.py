@@ -104,13 +104,19 @@ def _decoded(data: str) -> bytes | None:
             return None
 
 
+def inline_data(block: Mapping[str, Any]) -> bytes | None:
+    """The bytes of an inline (base64, line-wrapped or not) image or document block, or None when it is not one
+    or its data does not decode."""
+    source = block.get("source")
+    if not isinstance(source, Mapping) or source.get("type") != "base64":
+        return None
+    return _decoded(str(source.get("data", "")))
+
+
 def inline_image_size(block: dict[str, Any]) -> tuple[int, int] | None:
     """The size in pixels of an inline image block (validated already), or None when it is not inline or its
     header is not understood."""
-    source = block.get("source")
-    if block.get("type") != "image" or not isinstance(source, dict) or source.get("type") != "base64":
-        return None
-    raw = _decoded(str(source.get("data", "")))
+    raw = inline_data(block) if block.get("type") == "image" else None
     return image_size(raw) if raw else None
 
 

@@ -320,6 +320,29 @@ def test_what_the_guardrail_cannot_take_is_left_out_and_the_verdict_says_so(
     assert verdict.unread is not None and verdict.unread.startswith("4 of the 5 images and documents")
 
 
+def test_a_line_wrapped_image_goes_as_its_bytes(image_screener: BedrockGuardrailScreener, stubber: Stubber) -> None:
+    # The gateway accepts line-wrapped base64 (as base64.encodebytes writes it); the guardrail gets the same bytes.
+    png = png_with_words("x" * 200)
+    wrapped = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": base64.encodebytes(png).decode()},
+    }
+    stubber.add_response(
+        "apply_guardrail",
+        response(),
+        {
+            "guardrailIdentifier": GUARDRAIL_ID,
+            "guardrailVersion": GUARDRAIL_VERSION,
+            "source": "INPUT",
+            "content": [{"text": {"text": "look"}}, image_content("png", png)],
+        },
+    )
+
+    verdict = image_screener.screen_turns([UserTurn("look", (wrapped,))])
+
+    assert verdict.attachments == 1
+
+
 def test_at_most_twenty_images_go_in_one_call(image_screener: BedrockGuardrailScreener, stubber: Stubber) -> None:
     pictures = [png_with_words(f"picture {index}") for index in range(guardrails.MAX_IMAGES + 1)]
     content = [{"text": {"text": "an album"}}, *(image_content("png", data) for data in pictures[:20])]

@@ -8,8 +8,6 @@ thresholds and actions then decide, exactly as for the other screeners; the guar
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -17,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.adapters import aws
 from warden.errors import ScreenerFailedError
-from warden.models import ScreenerVerdict, UserTurn, turns_text
+from warden.models import ScreenerVerdict, UserTurn, inline_data, turns_text
 from warden.taxonomy import Category
 
 SCREENER_NAME = "guardrails"
@@ -97,15 +95,10 @@ MAX_IMAGES = 20
 def _image_block(attachment: Mapping[str, Any]) -> dict[str, Any] | None:
     """The attachment as the guardrail's image content block, or None when it cannot take it."""
     source = attachment.get("source")
-    if attachment.get("type") != "image" or not isinstance(source, Mapping) or source.get("type") != "base64":
+    if attachment.get("type") != "image" or not isinstance(source, Mapping):
         return None
     image_format = IMAGE_FORMATS.get(str(source.get("media_type")))
-    if image_format is None:
-        return None
-    try:
-        data = base64.b64decode(str(source.get("data", "")), validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    data = inline_data(attachment) if image_format else None
     if not data or len(data) > MAX_IMAGE_BYTES:
         return None
     return {"image": {"format": image_format, "source": {"bytes": data}}}
