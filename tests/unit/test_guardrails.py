@@ -64,7 +64,14 @@ def screener(bedrock_runtime: Any) -> BedrockGuardrailScreener:
     return BedrockGuardrailScreener(GUARDRAIL_ID, GUARDRAIL_VERSION, TOPICS, bedrock_runtime=bedrock_runtime)
 
 
-def expect_call(stubber: Stubber, reply: dict[str, Any], text: str, source: str = "INPUT") -> None:
+def expect_call(
+    stubber: Stubber,
+    reply: dict[str, Any],
+    text: str = "",
+    source: str = "INPUT",
+    content: list[dict[str, Any]] | None = None,
+) -> None:
+    """The guardrail is called with `text` alone, or with `content` (its text and images) when given."""
     stubber.add_response(
         "apply_guardrail",
         reply,
@@ -72,7 +79,7 @@ def expect_call(stubber: Stubber, reply: dict[str, Any], text: str, source: str 
             "guardrailIdentifier": GUARDRAIL_ID,
             "guardrailVersion": GUARDRAIL_VERSION,
             "source": source,
-            "content": [{"text": {"text": text}}],
+            "content": content if content is not None else [{"text": {"text": text}}],
         },
     )
 
@@ -271,16 +278,7 @@ def test_the_users_png_and_jpeg_images_go_to_the_guardrail_with_the_text(
         UserTurn("and this", (inline("image", "image/jpeg", jpeg),)),
     ]
     content = [{"text": {"text": "look\n\nand this"}}, image_content("png", png), image_content("jpeg", jpeg)]
-    stubber.add_response(
-        "apply_guardrail",
-        covered(response(content_filter("HATE", "HIGH")), guarded=2, total=2),
-        {
-            "guardrailIdentifier": GUARDRAIL_ID,
-            "guardrailVersion": GUARDRAIL_VERSION,
-            "source": "INPUT",
-            "content": content,
-        },
-    )
+    expect_call(stubber, covered(response(content_filter("HATE", "HIGH")), guarded=2, total=2), content=content)
 
     verdict = image_screener.screen_turns(turns)
 
@@ -303,16 +301,7 @@ def test_what_the_guardrail_cannot_take_is_left_out_and_the_verdict_says_so(
         inline("image", "image/png", too_large),
     )
     content = [{"text": {"text": "what are these"}}, image_content("png", png)]
-    stubber.add_response(
-        "apply_guardrail",
-        covered(response(), guarded=1, total=1),
-        {
-            "guardrailIdentifier": GUARDRAIL_ID,
-            "guardrailVersion": GUARDRAIL_VERSION,
-            "source": "INPUT",
-            "content": content,
-        },
-    )
+    expect_call(stubber, covered(response(), guarded=1, total=1), content=content)
 
     verdict = image_screener.screen_turns([UserTurn("what are these", attachments)])
 
@@ -327,16 +316,7 @@ def test_a_line_wrapped_image_goes_as_its_bytes(image_screener: BedrockGuardrail
         "type": "image",
         "source": {"type": "base64", "media_type": "image/png", "data": base64.encodebytes(png).decode()},
     }
-    stubber.add_response(
-        "apply_guardrail",
-        response(),
-        {
-            "guardrailIdentifier": GUARDRAIL_ID,
-            "guardrailVersion": GUARDRAIL_VERSION,
-            "source": "INPUT",
-            "content": [{"text": {"text": "look"}}, image_content("png", png)],
-        },
-    )
+    expect_call(stubber, response(), content=[{"text": {"text": "look"}}, image_content("png", png)])
 
     verdict = image_screener.screen_turns([UserTurn("look", (wrapped,))])
 
@@ -346,16 +326,7 @@ def test_a_line_wrapped_image_goes_as_its_bytes(image_screener: BedrockGuardrail
 def test_at_most_twenty_images_go_in_one_call(image_screener: BedrockGuardrailScreener, stubber: Stubber) -> None:
     pictures = [png_with_words(f"picture {index}") for index in range(guardrails.MAX_IMAGES + 1)]
     content = [{"text": {"text": "an album"}}, *(image_content("png", data) for data in pictures[:20])]
-    stubber.add_response(
-        "apply_guardrail",
-        response(),
-        {
-            "guardrailIdentifier": GUARDRAIL_ID,
-            "guardrailVersion": GUARDRAIL_VERSION,
-            "source": "INPUT",
-            "content": content,
-        },
-    )
+    expect_call(stubber, response(), content=content)
 
     verdict = image_screener.screen_turns(
         [UserTurn("an album", tuple(inline("image", "image/png", p) for p in pictures))]
@@ -381,16 +352,7 @@ def test_a_guardrail_whose_filters_do_not_read_images_is_taken_at_its_word(
 
 def test_an_image_without_text_is_still_screened(image_screener: BedrockGuardrailScreener, stubber: Stubber) -> None:
     png = png_with_words("x")
-    stubber.add_response(
-        "apply_guardrail",
-        response(content_filter("SEXUAL", "MEDIUM")),
-        {
-            "guardrailIdentifier": GUARDRAIL_ID,
-            "guardrailVersion": GUARDRAIL_VERSION,
-            "source": "INPUT",
-            "content": [image_content("png", png)],
-        },
-    )
+    expect_call(stubber, response(content_filter("SEXUAL", "MEDIUM")), content=[image_content("png", png)])
 
     verdict = image_screener.screen_turns([UserTurn("", (inline("image", "image/png", png),))])
 
