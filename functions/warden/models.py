@@ -213,18 +213,20 @@ def end_user_turns(request: MessagesRequest) -> list[UserTurn]:
     return turns
 
 
-def unscreened_content(request: MessagesRequest, attachments_read: bool = False) -> str:
+def unscreened_content(request: MessagesRequest, attachments_read: int = 0) -> str:
     """A note of what the user turns give Claude that no screener reads, or "" when there is none: images, PDF
-    and other non-text documents (unless `attachments_read`: a screener read every turn's attachments),
-    blocks of kinds Warden does not know. Tool results are left out: they are the tenant's tools' output, not
-    screened by design."""
+    and other non-text documents (unless a screener read `attachments_read` of them, that is all of them: the
+    moderator reads every one, the guardrail its PNG and JPEG images alone), blocks of kinds Warden does not
+    know. Tool results are left out: they are the tenant's tools' output, not screened by design."""
     counts: dict[str, int] = {}
+    # The attachments a screener may read (`_attachment`), counted apart: they are noted unless all were read.
+    attachments: dict[str, int] = {}
     for message in request.messages:
         if message.role != "user" or isinstance(message.content, str):
             continue
         for block in message.content:
             kind = str(block.get("type"))
-            if kind in ("text", "tool_result") or (attachments_read and _attachment(block) is not None):
+            if kind in ("text", "tool_result"):
                 continue
             if kind == "document":
                 source = block.get("source")
@@ -234,7 +236,11 @@ def unscreened_content(request: MessagesRequest, attachments_read: bool = False)
                     continue
                 media = source.get("media_type") or source.get("type")
                 kind = f"document ({media})" if media else kind
-            counts[kind] = counts.get(kind, 0) + 1
+            noted = attachments if _attachment(block) is not None else counts
+            noted[kind] = noted.get(kind, 0) + 1
+    if attachments_read < sum(attachments.values()):
+        for kind, count in attachments.items():
+            counts[kind] = counts.get(kind, 0) + count
     if not counts:
         return ""
     return "not screened: " + ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))

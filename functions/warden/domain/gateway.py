@@ -217,11 +217,9 @@ def _screen_request(
     return _screen(turns_text(turns), policy, deps, tenant, turns=turns)
 
 
-def _read_attachments(outcome: ScreeningOutcome, request: MessagesRequest) -> bool:
-    """Whether a screener read all of the end user's attachments (the moderator reads them all; the guardrail,
-    with `guardrails.screen_images`, its PNG and JPEG images only, and its verdict says what it did not read)."""
-    total = sum(len(turn.attachments) for turn in end_user_turns(request))
-    return total > 0 and any(verdict.ran and verdict.attachments >= total for verdict in outcome.verdicts)
+def _read_attachments(outcome: ScreeningOutcome) -> int:
+    """The most of the end user's attachments one screener read."""
+    return max((verdict.attachments for verdict in outcome.verdicts if verdict.ran), default=0)
 
 
 class _Request:
@@ -283,7 +281,7 @@ class _Request:
             latency_ms=latency,
             # What the user turns gave Claude that no screener read (images and PDFs when the moderator did not
             # read them), whatever was decided.
-            notes=[*filter(None, [unscreened_content(request, _read_attachments(outcome, request))]), *self.notes],
+            notes=[*filter(None, [unscreened_content(request, _read_attachments(outcome))]), *self.notes],
             warden_version=__version__,
         )
 
