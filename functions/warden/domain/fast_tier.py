@@ -463,16 +463,16 @@ _ASK_PHRASES = (
 _COMMONEST = STOPWORDS | {"one", "peopl", "get", "find", "ord"}
 
 
-def _ask_index() -> dict[
-    str, tuple[bool, dict[str, list[tuple[int, tuple[str, ...]]]], dict[str, list[tuple[int, tuple[str, ...]]]]]
-]:
+# Phrases by a neighbour of their anchor: (where the anchor is in the phrase, its words).
+_Neighbours = dict[str, list[tuple[int, tuple[str, ...]]]]
+
+
+def _ask_index() -> dict[str, tuple[bool, _Neighbours, _Neighbours]]:
     """The asking phrases as stemmed words, by the word each is looked for from (its anchor): the first that is not
     one of the commonest words, or the first if all are ("need" for "i need", "how" for "how do i"). Per anchor:
     whether it is a phrase alone, and the longer phrases by the word after the anchor, or for a phrase that ends
     with it by the word before, each as (where the anchor is in it, its words)."""
-    index: dict[
-        str, tuple[bool, dict[str, list[tuple[int, tuple[str, ...]]]], dict[str, list[tuple[int, tuple[str, ...]]]]]
-    ] = {}
+    index: dict[str, tuple[bool, _Neighbours, _Neighbours]] = {}
     for phrase in _ASK_PHRASES:
         words = tuple(_stem_word(word) for word in phrase.split())
         offset = next((place for place, word in enumerate(words) if word not in _COMMONEST), 0)
@@ -600,16 +600,12 @@ class _Text:
                 alone, after, before = _ASK_ANCHORS[tokens[index]]
                 if alone:
                     asks.append((index, index + 1))
-                if index + 1 < count and tokens[index + 1] in after:
-                    for offset, phrase in after[tokens[index + 1]]:
-                        first = index - offset
-                        if first >= 0 and tokens[first : first + len(phrase)] == phrase:
-                            asks.append((first, first + len(phrase)))
-                if index and tokens[index - 1] in before:
-                    for offset, phrase in before[tokens[index - 1]]:
-                        first = index - offset
-                        if first >= 0 and tokens[first : first + len(phrase)] == phrase:
-                            asks.append((first, first + len(phrase)))
+                by_next = after.get(tokens[index + 1], ()) if index + 1 < count else ()
+                by_previous = before.get(tokens[index - 1], ()) if index else ()
+                for offset, phrase in chain(by_next, by_previous):
+                    first = index - offset
+                    if first >= 0 and tokens[first : first + len(phrase)] == phrase:
+                        asks.append((first, first + len(phrase)))
             if what & _TERM_START:
                 # The multi-word policy terms (on words) that start here: the last word is the last one started by
                 # the term's last word ("social scoring" for "social scor").
