@@ -15,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,10 @@ def _compile(python: str, root: Path) -> None:
     _run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(root)])
 
 
+@cache
 def build_host_bundle(function: str) -> Path:
+    """The function's bundle for this machine, built once per run (the cold-import and fast-tier benchmarks and
+    the SDK's first use all read the gateway's)."""
     requirements = FUNCTIONS_DIR / function / "requirements.txt"
     python = find_python()
     arch = platform.machine()
