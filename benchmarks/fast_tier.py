@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import statistics
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,8 @@ RUNS = 1_000
 ROUNDS = 7
 # About half a millisecond of plain arithmetic (`_fixed_work`).
 FIXED_LOOP = 12_000
-PASSES = 15
+# Passes of the mix after each round of latencies (`ROUNDS` of them).
+PASSES_PER_ROUND = 2
 # The per-prompt cost: some 300 long prompts, the examples joined in these orders.
 SEEDS = (7, 8, 9, 10)
 # The slowest 1% of a round's screens, and how near in time two of them count as one slow spell of the host.
@@ -101,88 +104,135 @@ def measure() -> dict[str, Any]:
     mix = [text for index, long_text in enumerate(long) for text in (*short[4 * index : 4 * index + 4], long_text)]
     for text in mix[:200]:
         screener.screen(text)
-    # The first pass meets most words for the first time (the per-process word caches fill); the median of 15
-    # passes is the steady state of a warm Lambda, and steadier than one pass on a shared machine (a pass takes
-    # about 60 ms, so a slow spell of the host can lift several).
+    # The first pass meets most words for the first time (the per-process word caches fill). The steady state of a
+    # warm Lambda is the median of 14 passes, `PASSES_PER_ROUND` after each round of the latencies below, so spread
+    # over the benchmark: a slow spell of the host (a pass takes about 60 ms) lifts a few at most.
+    started = time.perf_counter()
+    for text in mix:
+        screener.screen(text)
+    first_pass = time.perf_counter() - started
     passes: list[float] = []
-    for _ in range(PASSES):
-        started = time.perf_counter()
-        for text in mix:
-            screener.screen(text)
-        passes.append(time.perf_counter() - started)
-    elapsed = statistics.median(passes)
-    # Seven rounds of the long prompts: on a shared machine a slow spell of the host lifts a whole round, so each
-    # round's p50 and p99 are reported, and the median round's as the figure. Each screen is followed by a fixed
-    # loop of plain arithmetic (no memory to speak of, no allocation, the same work every time), timed the same
-    # way: its p99 over its p50 is what the host alone adds to a tail.
-    # Each of some 300 long prompts is screened once after every round, a second or so apart: its median is its own
-    # cost unless the host was slow for most of the benchmark (a slow spell of some milliseconds lifts one of its
-    # screens at most), and its fastest is the least the host lets it cost. Their p99 over prompts is the code's tail.
+
+    def passes_of_mix() -> None:
+        for _ in range(PASSES_PER_ROUND):
+            started = time.perf_counter()
+            for text in mix:
+                screener.screen(text)
+            passes.append(time.perf_counter() - started)
+
+    # Seven rounds of consecutive screens of the long prompts: the wall-clock tail on this machine. A slow spell of
+    # the host lifts a whole round, so each round's p50 and p99 are reported, and the median round's as the figure;
+    # `_Round` has what says how much of a round's tail is the host's. After each round, each of some 300 long
+    # prompts is screened once, so a prompt's seven screens are a second or so apart: a slow spell of some
+    # milliseconds lifts one of them at most. A prompt's median is its own cost (unless the host was slow for most
+    # of the benchmark), and its fastest the least the host lets it cost: their p99 over prompts is the code's tail.
     prompts = _per_prompt_texts()
     for text in prompts:
         screener.screen(text)
     times: list[list[float]] = [[] for _ in prompts]
-    rounds, host, clustered = _rounds(screener, long, ROUNDS, lambda: _time_each(screener, prompts, times))
+
+    def between_rounds() -> None:
+        _time_each(screener, prompts, times)
+        passes_of_mix()
+
+    rounds = _rounds(screener, long, ROUNDS, between_rounds)
     ordinary_texts = _joined(_examples(ORDINARY))[: len(long)]
     for text in ordinary_texts:
         screener.screen(text)  # (their words met once, as the mix's are)
-    ordinary, _, _ = _rounds(screener, ordinary_texts, ORDINARY_ROUNDS)
+    ordinary = _rounds(screener, ordinary_texts, ORDINARY_ROUNDS)
     medians = sorted(map(statistics.median, times))
     fastest = sorted(map(min, times))
     artifact = resources.files("warden").joinpath("data", MODEL_RESOURCE).read_bytes()
     return {
-        "prompts_per_second_mix": round(len(mix) / elapsed),
-        "prompts_per_second_mix_first_pass": round(len(mix) / passes[0]),
+        "prompts_per_second_mix": round(len(mix) / statistics.median(passes)),
+        "prompts_per_second_mix_first_pass": round(len(mix) / first_pass),
         "mix": f"{len(mix)} prompts, 4 short : 1 of 4,000 chars",
-        "long_p50_ms": round(statistics.median(p50 for p50, _ in rounds), 3),
-        "long_p99_ms": round(statistics.median(p99 for _, p99 in rounds), 3),
-        "long_rounds_p50_p99_ms": [[round(p50, 3), round(p99, 3)] for p50, p99 in rounds],
-        "fixed_loop_p99_over_p50_per_round": [round(ratio, 2) for ratio in host],
-        "slowest_screens_near_another_per_round": [round(share, 2) for share in clustered],
+        "long_p50_ms": round(statistics.median(one.p50 for one in rounds), 3),
+        "long_p99_ms": round(statistics.median(one.p99 for one in rounds), 3),
+        "long_rounds_p50_p99_ms": [[round(one.p50, 3), round(one.p99, 3)] for one in rounds],
+        "fixed_loop_p99_over_p50_per_round": [round(one.loop_ratio, 2) for one in rounds],
+        "slowest_screens_per_round": {
+            "near_another": [round(one.near, 2) for one in rounds],
+            "cpu_over_wall": [round(one.cpu_over_wall, 3) for one in rounds],
+            "page_faults_and_context_switches": [one.interrupted for one in rounds],
+        },
         "long_per_prompt_p50_p99_ms": {
             "prompts": len(prompts),
             "median_of_rounds": [round(statistics.median(medians), 3), round(_p99(medians), 3)],
             "fastest_of_rounds": [round(statistics.median(fastest), 3), round(_p99(fastest), 3)],
         },
         "long_ordinary_p50_p99_ms": [
-            round(statistics.median(p50 for p50, _ in ordinary), 3),
-            round(statistics.median(p99 for _, p99 in ordinary), 3),
+            round(statistics.median(one.p50 for one in ordinary), 3),
+            round(statistics.median(one.p99 for one in ordinary), 3),
         ],
         "artifact_bytes": len(artifact),
     }
 
 
+@dataclass(frozen=True)
+class _Round:
+    """A round of `RUNS` screens of long prompts in turn.
+
+    `loop_ratio` is the fixed loop's p99 over its p50. The rest are of the slowest `TAIL` screens:
+    - `near`: the share that ran within `NEAR` screens of another of them. About 0.17 were they independent of
+      time, and 0 were they the dearest prompts; they come in runs when the host has a slow spell.
+    - `cpu_over_wall`: their CPU time over their wall time. Under 1 when the process was descheduled.
+    - `interrupted`: their page faults and context switches.
+    """
+
+    p50: float
+    p99: float
+    loop_ratio: float
+    near: float
+    cpu_over_wall: float
+    interrupted: int
+
+
 def _rounds(
     screener: FastTierScreener, texts: list[str], count: int, between: Callable[[], None] | None = None
-) -> tuple[list[tuple[float, float]], list[float], list[float]]:
-    """Per round of `RUNS` screens of `texts` in turn: the p50 and p99 in ms, the fixed loop's p99 over p50, and
-    the share of the slowest `TAIL` screens that ran within `NEAR` screens of another of them (were the slow
-    screens the dearest prompts, or independent of time, about 0.17: they come in runs when the host has a slow
-    spell). `between` runs after each round."""
-    rounds: list[tuple[float, float]] = []
-    host: list[float] = []
-    clustered: list[float] = []
+) -> list[_Round]:
+    """`count` rounds of `RUNS` screens of `texts` in turn; `between` runs after each round."""
+    rounds: list[_Round] = []
     for _ in range(count):
         latencies: list[float] = []
+        cpu: list[float] = []
+        interrupted: list[int] = []
         loops: list[float] = []
         for index in range(RUNS):
             text = texts[index % len(texts)]
+            before = _interruptions()
+            cpu_begun = time.thread_time()
             begun = time.perf_counter()
             screener.screen(text)
             latencies.append((time.perf_counter() - begun) * 1000)
+            cpu.append((time.thread_time() - cpu_begun) * 1000)
+            interrupted.append(_interruptions() - before)
             begun = time.perf_counter()
             _fixed_work()
             loops.append(time.perf_counter() - begun)
         slowest = sorted(range(RUNS), key=latencies.__getitem__)[-TAIL:]
         near = [any(0 < abs(one - other) <= NEAR for other in slowest) for one in slowest]
-        clustered.append(sum(near) / TAIL)
-        latencies.sort()
+        wall = sum(latencies[index] for index in slowest)
         loops.sort()
-        rounds.append((statistics.median(latencies), _p99(latencies)))
-        host.append(_p99(loops) / statistics.median(loops))
+        rounds.append(
+            _Round(
+                p50=statistics.median(latencies),
+                p99=_p99(sorted(latencies)),
+                loop_ratio=_p99(loops) / statistics.median(loops),
+                near=sum(near) / TAIL,
+                cpu_over_wall=sum(cpu[index] for index in slowest) / wall,
+                interrupted=sum(interrupted[index] for index in slowest),
+            )
+        )
         if between is not None:
             between()
-    return rounds, host, clustered
+    return rounds
+
+
+def _interruptions() -> int:
+    """This thread's page faults and context switches so far."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_minflt + usage.ru_majflt + usage.ru_nvcsw + usage.ru_nivcsw
 
 
 def _per_prompt_texts() -> list[str]:
