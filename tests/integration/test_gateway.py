@@ -584,6 +584,9 @@ def test_with_attachment_reading_off_the_picture_goes_unscreened_and_the_record_
     assert reply.status == 200
     [call] = moderator_calls(fake_claude)
     assert [block["type"] for block in call.body["messages"][0]["content"]] == ["text", "text"]
+    # The picture still reaches Claude as sent: unscreened, not dropped, and the record says so.
+    [completion] = completions(fake_claude)
+    assert [block["type"] for block in completion.body["messages"][0]["content"]] == ["image", "text"]
     assert inspect.audit_record(reply.request_id)["notes"] == ["not screened: image 1"]
 
 
