@@ -230,8 +230,9 @@ def _rounds(
 
 
 def _interruptions() -> int:
-    """This thread's page faults and context switches so far."""
-    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    """This thread's page faults and context switches so far (the process's where there are no per-thread
+    figures: Linux has them, macOS not)."""
+    usage = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
     return usage.ru_minflt + usage.ru_majflt + usage.ru_nvcsw + usage.ru_nivcsw
 
 
