@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,14 +45,21 @@ ORDINARY = ("benign_everyday.jsonl", "benign_everyday_2.jsonl", "benign_conversa
 ORDINARY_ROUNDS = 3
 
 
-def _examples(names: tuple[str, ...], seed: int = 7) -> list[str]:
+@cache
+def _example_texts(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The texts of the example files `names`, read once per run."""
     examples = resources.files("warden").joinpath("data", "examples")
-    texts = [
+    return tuple(
         str(json.loads(line)["text"])
         for name in names
         for line in examples.joinpath(name).read_text(encoding="utf-8").splitlines()
         if line.strip()
-    ]
+    )
+
+
+def _examples(names: tuple[str, ...], seed: int = 7) -> list[str]:
+    """The texts of the example files `names`, shuffled by `seed`."""
+    texts = list(_example_texts(names))
     random.Random(seed).shuffle(texts)
     return texts
 
